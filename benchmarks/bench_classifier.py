@@ -1,0 +1,147 @@
+"""Timings of the emotion classifier on this machine, used to choose the ``ClassifierConfig`` defaults.
+
+Measures, on 48×48 grayscale 7-class images:
+
+* seconds per training epoch of ``fit`` on ``--n-train`` images for several widths (16, 32 and the paper's 64);
+* a full ``pretrain``-style ``fit`` (default config, early stopping on ``--n-val`` validation images);
+* ``conv_features`` throughput (images/s);
+* ``fit_head`` seconds on ``--n-head`` cached conv features with ``--n-val`` validation features.
+
+Data, in order of preference: ``--fer2013 PATH`` (real FER2013 from the shared evaluation copy; never
+commit it), ``fer_select_env.data.synthetic.make_synthetic_dataset`` when it exists, else a built-in
+learnable toy set (class = position of a bright blob, on noise).
+
+Usage::
+
+    python benchmarks/bench_classifier.py                       # everything
+    python benchmarks/bench_classifier.py --skip-widths         # only default-config timings
+    python benchmarks/bench_classifier.py --fer2013 ../shared/data/fer2013/fer2013.npz
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from fer_select_env.classifier import ClassifierConfig, EmotionClassifier
+
+K = 7
+HW = 48
+
+
+def toy_blobs(n: int, rng: np.random.Generator, hw: int = HW, k: int = K) -> tuple[np.ndarray, np.ndarray]:
+    """Noise images with a bright blob whose position (one of ``k`` places on a circle) is the label."""
+    y = rng.integers(0, k, size=n)
+    x = rng.normal(96, 40, size=(n, hw, hw))
+    yy, xx = np.mgrid[:hw, :hw]
+    angles = 2 * np.pi * np.arange(k) / k
+    cy = hw / 2 + hw * 0.3 * np.sin(angles)
+    cx = hw / 2 + hw * 0.3 * np.cos(angles)
+    sigma = hw / 10
+    for c in range(k):
+        blob = 120 * np.exp(-((yy - cy[c]) ** 2 + (xx - cx[c]) ** 2) / (2 * sigma**2))
+        x[y == c] += blob
+    return np.clip(x, 0, 255).astype(np.uint8), y.astype(np.int64)
+
+
+def load_data(args: argparse.Namespace) -> tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    n_train, n_val = args.n_train, args.n_val
+    rng = np.random.default_rng(0)
+    if args.fer2013:
+        z = np.load(args.fer2013)
+        train = np.flatnonzero(z["usage"] == 0)
+        idx = rng.permutation(train)[: n_train + n_val]
+        x, y = z["images"][idx], z["labels"][idx].astype(np.int64)
+        return "fer2013", x[:n_train], y[:n_train], x[n_train:], y[n_train:]
+    try:
+        from fer_select_env.data.synthetic import make_synthetic_dataset  # type: ignore[attr-defined]
+    except ImportError:
+        make_synthetic_dataset = None
+    if make_synthetic_dataset is not None:
+        try:
+            ds = make_synthetic_dataset(n_train=n_train, n_val=n_val, n_test=100, seed=0)
+            return "synthetic", ds.x_train, ds.y_train, ds.x_val, ds.y_val
+        except TypeError as exc:  # signature still in flux: fall back rather than fail the benchmark
+            print(f"make_synthetic_dataset(...) failed ({exc}); using the toy blob set", file=sys.stderr)
+    x, y = toy_blobs(n_train + n_val, rng)
+    return "toy_blobs", x[:n_train], y[:n_train], x[n_train:], y[n_train:]
+
+
+def epoch_seconds(cfg: ClassifierConfig, x: np.ndarray, y: np.ndarray, epochs: int = 1) -> float:
+    clf = EmotionClassifier(K, x.shape[1:], cfg, seed=0)
+    # An empty validation split disables early stopping, so exactly `epochs` epochs run.
+    empty_x, empty_y = x[:0], y[:0]
+    clf.fit(x[:256], y[:256], empty_x, empty_y, seed=0, max_epochs=1)  # warm-up (oneDNN kernels)
+    t0 = time.perf_counter()
+    clf.fit(x, y, empty_x, empty_y, seed=0, max_epochs=epochs)
+    return (time.perf_counter() - t0) / epochs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n-train", type=int, default=5000)
+    parser.add_argument("--n-val", type=int, default=1000)
+    parser.add_argument("--n-head", type=int, default=3500)
+    parser.add_argument("--fer2013", type=Path, default=None)
+    parser.add_argument("--widths", type=int, nargs="+", default=[16, 32, 64])
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 128])
+    parser.add_argument("--skip-widths", action="store_true")
+    parser.add_argument("--skip-pretrain", action="store_true")
+    parser.add_argument("--no-batch-norm", action="store_true", help="benchmark without BatchNorm")
+    parser.add_argument("--head-repeats", type=int, default=5)
+    args = parser.parse_args()
+
+    name, x, y, xv, yv = load_data(args)
+    base = ClassifierConfig(batch_norm=not args.no_batch_norm)
+    print(
+        f"data={name} train={len(x)} val={len(xv)} image={x.shape[1:]} torch={torch.__version__} "
+        f"threads={torch.get_num_threads()}"
+    )
+    print(f"config={base.to_dict()}")
+
+    if not args.skip_widths:
+        for width in args.widths:
+            for bs in args.batch_sizes:
+                cfg = replace(base, width=width, batch_size=bs)
+                sec = epoch_seconds(cfg, x, y)
+                print(f"epoch  width={width:3d} batch={bs:4d}: {sec:7.2f} s/epoch on {len(x)} images")
+
+    clf = EmotionClassifier(K, x.shape[1:], base, seed=0)
+    if not args.skip_pretrain:
+        rep = clf.fit(x, y, xv, yv, seed=0, strategy="scratch")
+        acc = float((clf.predict(xv) == yv).mean())
+        print(
+            f"pretrain width={base.width} batch={base.batch_size}: {rep.seconds:.1f} s, "
+            f"{rep.epochs_run} epochs (best {rep.best_epoch}), val loss {rep.best_val_loss:.3f}, "
+            f"val acc {acc:.3f}"
+        )
+
+    t0 = time.perf_counter()
+    z = clf.conv_features(x)
+    sec = time.perf_counter() - t0
+    print(f"conv_features: {len(x) / sec:,.0f} images/s ({len(x)} images in {sec:.2f} s, trunk_dim={z.shape[1]})")
+    zv = clf.conv_features(xv)
+
+    n_head = min(args.n_head, len(z))
+    times, accs, epochs = [], [], []
+    for seed in range(args.head_repeats):
+        head = clf.clone()
+        rep = head.fit_head(z[:n_head], y[:n_head], zv, yv, seed=seed, init="random")
+        times.append(rep.seconds)
+        epochs.append(rep.epochs_run)
+        accs.append(float((head.head_proba(zv).argmax(1) == yv).mean()))
+    print(
+        f"fit_head on {n_head} features (+{len(zv)} val): median {statistics.median(times):.3f} s, "
+        f"max {max(times):.3f} s, epochs {epochs}, val acc {statistics.mean(accs):.3f}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,312 @@
+"""`FERDataset`: validated train/val/test arrays, per-sample noise kinds, class names, npz in/out.
+
+The npz layout read by :meth:`FERDataset.from_npz` and written by :meth:`FERDataset.to_npz` is a
+public interface (see ``docs/data.md``):
+
+* required: ``x_train``, ``y_train``, ``x_val``, ``y_val``, ``x_test``, ``y_test``. Images are uint8,
+  ``N×H×W`` or ``N×H×W×C``; labels are integers in ``[0, K)``.
+* optional: ``noise_train`` (int per train image, see :data:`NOISE_KIND_NAMES`), ``class_names``
+  (a string array of length K), and extra per-sample arrays stored as ``extra__<name>`` (train),
+  ``extra_val__<name>`` and ``extra_test__<name>``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+FER2013_CLASS_NAMES: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+"""The 7 basic emotions in FER2013's label order."""
+
+NOISE_CLEAN = 0
+NOISE_LABEL_FLIPPED = 1
+NOISE_HALF_FACE = 2
+NOISE_NO_FACE = 3
+NOISE_KIND_NAMES: dict[int, str] = {
+    NOISE_CLEAN: "clean",
+    NOISE_LABEL_FLIPPED: "label_flipped",
+    NOISE_HALF_FACE: "half_face",
+    NOISE_NO_FACE: "no_face",
+}
+"""Per-sample noise kinds. Codes above 3 are allowed and reported as ``kind_<code>``."""
+
+SPLITS: tuple[str, ...] = ("train", "val", "test")
+REQUIRED_KEYS: tuple[str, ...] = ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")
+_EXTRA_PREFIX = {"train": "extra__", "val": "extra_val__", "test": "extra_test__"}
+
+
+def noise_kind_name(code: int) -> str:
+    """Human-readable name of a noise-kind code (``clean``, ``label_flipped``, ...)."""
+    return NOISE_KIND_NAMES.get(int(code), f"kind_{int(code)}")
+
+
+def _check_images(key: str, x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x)
+    if x.dtype != np.uint8:
+        raise ValueError(f"{key}: images must have dtype uint8, got {x.dtype}")
+    if x.ndim not in (3, 4):
+        raise ValueError(f"{key}: images must be N×H×W or N×H×W×C, got shape {x.shape}")
+    if x.shape[0] == 0:
+        raise ValueError(f"{key}: the split is empty (0 images)")
+    if x.shape[1] == 0 or x.shape[2] == 0 or (x.ndim == 4 and x.shape[3] == 0):
+        raise ValueError(f"{key}: images have a zero-sized dimension, shape {x.shape}")
+    return x
+
+
+def _check_labels(key: str, y: np.ndarray, n: int) -> np.ndarray:
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"{key}: labels must be a 1-D array, got shape {y.shape}")
+    if not np.issubdtype(y.dtype, np.integer):
+        if y.dtype == np.bool_ or not np.issubdtype(y.dtype, np.floating):
+            raise ValueError(f"{key}: labels must be integers, got dtype {y.dtype}")
+        if not np.all(np.isfinite(y)) or np.any(y != np.round(y)):
+            raise ValueError(f"{key}: labels must be integers, got non-integral values of dtype {y.dtype}")
+    if len(y) != n:
+        raise ValueError(f"{key}: has {len(y)} labels but the matching images have {n} rows")
+    return y.astype(np.int64)
+
+
+@dataclass(eq=False)
+class FERDataset:
+    """Train/val/test images and labels for facial expression recognition, with optional noise ground truth.
+
+    Build one with :meth:`from_arrays` or :meth:`from_npz`; the constructor validates everything and
+    raises ``ValueError`` naming the offending key.
+
+    :param x_train: uint8 images, ``N×H×W`` or ``N×H×W×C``
+    :param y_train: integer labels in ``[0, K)``
+    :param noise_train: optional int per train image, ``0`` clean, ``1`` label flipped, ``2`` half face,
+        ``3`` no face (other codes allowed). Used only for detection metrics, never for selection.
+    :param class_names: optional names of the K classes; when given, ``K = len(class_names)``,
+        otherwise K is the largest label in any split plus one.
+    :param extras: optional per-train-sample arrays (e.g. FER+ votes, true action units)
+    :param extras_val: optional per-val-sample arrays
+    :param extras_test: optional per-test-sample arrays
+    """
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    noise_train: np.ndarray | None = None
+    class_names: tuple[str, ...] | None = None
+    extras: dict[str, np.ndarray] = field(default_factory=dict)
+    extras_val: dict[str, np.ndarray] = field(default_factory=dict)
+    extras_test: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._validate_splits()
+        self._validate_class_names()
+        self._validate_label_range()
+        self._validate_noise()
+        self._validate_extras()
+
+    def _validate_splits(self) -> None:
+        for split in SPLITS:
+            x = _check_images(f"x_{split}", getattr(self, f"x_{split}"))
+            setattr(self, f"x_{split}", x)
+            setattr(self, f"y_{split}", _check_labels(f"y_{split}", getattr(self, f"y_{split}"), len(x)))
+        shape = self.x_train.shape[1:]
+        for split in ("val", "test"):
+            other = getattr(self, f"x_{split}").shape[1:]
+            if other != shape:
+                raise ValueError(f"x_{split}: image shape {other} differs from x_train's {shape}")
+
+    def _validate_class_names(self) -> None:
+        if self.class_names is None:
+            return
+        names = tuple(str(c) for c in np.asarray(self.class_names).reshape(-1))
+        if len(names) == 0:
+            raise ValueError("class_names: must name at least one class")
+        if len(set(names)) != len(names):
+            raise ValueError(f"class_names: names must be unique, got {names}")
+        self.class_names = names
+
+    def _validate_label_range(self) -> None:
+        k = self.num_classes
+        for split in SPLITS:
+            y = getattr(self, f"y_{split}")
+            bad = (y < 0) | (y >= k)
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise ValueError(
+                    f"y_{split}: label {int(y[i])} at index {i} is outside [0, {k}) "
+                    f"({int(bad.sum())} labels out of range)"
+                )
+
+    def _validate_noise(self) -> None:
+        if self.noise_train is None:
+            return
+        noise = np.asarray(self.noise_train)
+        if noise.ndim != 1 or len(noise) != len(self.y_train):
+            raise ValueError(
+                f"noise_train: must be a 1-D array with one entry per train image "
+                f"({len(self.y_train)}), got shape {noise.shape}"
+            )
+        if not np.issubdtype(noise.dtype, np.integer):
+            raise ValueError(f"noise_train: must be integers, got dtype {noise.dtype}")
+        if (noise < 0).any():
+            raise ValueError("noise_train: noise-kind codes must be >= 0")
+        self.noise_train = noise.astype(np.int64)
+
+    def _validate_extras(self) -> None:
+        for split, attr in (("train", "extras"), ("val", "extras_val"), ("test", "extras_test")):
+            checked = {}
+            n = len(getattr(self, f"y_{split}"))
+            for name, arr in dict(getattr(self, attr)).items():
+                arr = np.asarray(arr)
+                if not name or not str(name).isidentifier():
+                    raise ValueError(f"{attr}: key {name!r} must be a non-empty identifier")
+                if arr.ndim == 0 or len(arr) != n:
+                    raise ValueError(
+                        f"{attr}[{name!r}]: must have one row per {split} image ({n}), got shape {arr.shape}"
+                    )
+                checked[str(name)] = arr
+            setattr(self, attr, checked)
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_arrays(
+        cls,
+        x_train: np.ndarray,
+        y_train: np.ndarray,
+        x_val: np.ndarray,
+        y_val: np.ndarray,
+        x_test: np.ndarray,
+        y_test: np.ndarray,
+        noise_train: np.ndarray | None = None,
+        class_names: Sequence[str] | None = None,
+        extras: Mapping[str, np.ndarray] | None = None,
+        extras_val: Mapping[str, np.ndarray] | None = None,
+        extras_test: Mapping[str, np.ndarray] | None = None,
+    ) -> FERDataset:
+        """Build a dataset from in-memory arrays (validated; raises ``ValueError`` on bad input)."""
+        return cls(
+            x_train=x_train,
+            y_train=y_train,
+            x_val=x_val,
+            y_val=y_val,
+            x_test=x_test,
+            y_test=y_test,
+            noise_train=noise_train,
+            class_names=None if class_names is None else tuple(class_names),
+            extras=dict(extras or {}),
+            extras_val=dict(extras_val or {}),
+            extras_test=dict(extras_test or {}),
+        )
+
+    @classmethod
+    def from_npz(cls, path: str | os.PathLike) -> FERDataset:
+        """Read a dataset from an ``.npz`` file in the public format (see the module docstring)."""
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"dataset file not found: {path}")
+        try:
+            archive = np.load(path, allow_pickle=False)
+        except Exception as exc:  # zipfile/pickle errors: say which file and why
+            raise ValueError(f"{path}: not a readable .npz file ({exc})") from exc
+        with archive as z:
+            keys = set(z.files)
+            missing = [k for k in REQUIRED_KEYS if k not in keys]
+            if missing:
+                raise ValueError(f"{path}: missing required key(s) {missing}; found {sorted(keys)}")
+            arrays = {k: z[k] for k in REQUIRED_KEYS}
+            noise = z["noise_train"] if "noise_train" in keys else None
+            names = None
+            if "class_names" in keys:
+                raw = z["class_names"]
+                if raw.dtype.kind not in "US":
+                    raise ValueError(f"class_names: must be a string array, got dtype {raw.dtype}")
+                names = tuple(str(s) for s in raw.reshape(-1))
+            extras: dict[str, dict[str, np.ndarray]] = {s: {} for s in SPLITS}
+            for key in keys:
+                for split in ("val", "test", "train"):  # longest prefixes first
+                    prefix = _EXTRA_PREFIX[split]
+                    if key.startswith(prefix):
+                        extras[split][key[len(prefix) :]] = z[key]
+                        break
+        return cls.from_arrays(
+            **arrays,
+            noise_train=noise,
+            class_names=names,
+            extras=extras["train"],
+            extras_val=extras["val"],
+            extras_test=extras["test"],
+        )
+
+    def to_npz(self, path: str | os.PathLike, compressed: bool = True) -> None:
+        """Write the dataset in the public npz format. The write is atomic (temp file + rename)."""
+        path = Path(path)
+        arrays: dict[str, np.ndarray] = {
+            f"{kind}_{split}": getattr(self, f"{kind}_{split}") for split in SPLITS for kind in ("x", "y")
+        }
+        if self.noise_train is not None:
+            arrays["noise_train"] = self.noise_train
+        if self.class_names is not None:
+            arrays["class_names"] = np.asarray(self.class_names, dtype=str)
+        for split, attr in (("train", "extras"), ("val", "extras_val"), ("test", "extras_test")):
+            for name, arr in getattr(self, attr).items():
+                arrays[_EXTRA_PREFIX[split] + name] = arr
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp.npz")
+        (np.savez_compressed if compressed else np.savez)(tmp, **arrays)
+        os.replace(tmp, path)
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def num_classes(self) -> int:
+        """K: ``len(class_names)`` if names are given, else the largest label in any split plus one."""
+        if self.class_names is not None:
+            return len(self.class_names)
+        return int(max(self.y_train.max(), self.y_val.max(), self.y_test.max())) + 1
+
+    @property
+    def class_labels(self) -> tuple[str, ...]:
+        """Class names, or ``class_0 ... class_{K-1}`` when none were given."""
+        if self.class_names is not None:
+            return self.class_names
+        return tuple(f"class_{k}" for k in range(self.num_classes))
+
+    @property
+    def image_shape(self) -> tuple[int, ...]:
+        """Shape of one image, ``(H, W)`` or ``(H, W, C)``."""
+        return tuple(self.x_train.shape[1:])
+
+    @property
+    def num_channels(self) -> int:
+        """1 for ``N×H×W`` images, C for ``N×H×W×C``."""
+        return 1 if self.x_train.ndim == 3 else int(self.x_train.shape[3])
+
+    def split(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(x, y)`` of the split ``"train"``, ``"val"`` or ``"test"``."""
+        if name not in SPLITS:
+            raise ValueError(f"split must be one of {SPLITS}, got {name!r}")
+        return getattr(self, f"x_{name}"), getattr(self, f"y_{name}")
+
+    def fingerprint(self) -> str:
+        """A sha256 over every array and the class names; identical data gives an identical string."""
+        h = hashlib.sha256()
+        for split in SPLITS:
+            for kind in ("x", "y"):
+                arr = np.ascontiguousarray(getattr(self, f"{kind}_{split}"))
+                h.update(f"{kind}_{split}{arr.dtype.str}{arr.shape}".encode())
+                h.update(arr.tobytes())
+        if self.noise_train is not None:
+            h.update(b"noise" + np.ascontiguousarray(self.noise_train).tobytes())
+        h.update(repr(self.class_names).encode())
+        return h.hexdigest()
+
+    def __repr__(self) -> str:
+        noise = "none" if self.noise_train is None else f"{float((self.noise_train != 0).mean()):.0%} noisy"
+        return (
+            f"FERDataset(train={len(self.y_train)}, val={len(self.y_val)}, test={len(self.y_test)}, "
+            f"image_shape={self.image_shape}, num_classes={self.num_classes}, noise_train={noise})"
+        )

@@ -1,0 +1,60 @@
+"""Turn the env's ``dataset=`` argument into a `FERDataset` (a dataset, an npz path, or a scenario name)."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+from fer_select_env.cache import cache_key, resolve_cache_dir
+from fer_select_env.data.dataset import FERDataset
+
+DEFAULT_SCENARIO = "label_symmetric"
+
+
+def load_or_make_synthetic(
+    scenario: str = DEFAULT_SCENARIO, cache_dir: str | os.PathLike | None = None, **kwargs: Any
+) -> FERDataset:
+    """The synthetic benchmark for ``scenario``, rendered once and then read from the disk cache."""
+    import fer_select_env
+    from fer_select_env.data.synthetic import SCENARIOS, make_synthetic_dataset
+
+    if scenario not in SCENARIOS:
+        raise ValueError(f"unknown scenario {scenario!r}; choose one of {sorted(SCENARIOS)}")
+    key = cache_key("synthetic", scenario, sorted(kwargs.items()), fer_select_env.__version__)
+    path = resolve_cache_dir(cache_dir) / "datasets" / f"synthetic-{scenario}-{key}.npz"
+    if path.is_file():
+        try:
+            return FERDataset.from_npz(path)
+        except (ValueError, OSError) as exc:  # a damaged cache entry is rebuilt, not fatal
+            warnings.warn(f"ignoring unreadable cached dataset {path}: {exc}", stacklevel=2)
+    dataset = make_synthetic_dataset(scenario=scenario, **kwargs)
+    dataset.to_npz(path)
+    return dataset
+
+
+def resolve_dataset(
+    dataset: FERDataset | str | os.PathLike | None,
+    synthetic_kwargs: dict[str, Any] | None = None,
+    cache_dir: str | os.PathLike | None = None,
+) -> FERDataset:
+    """``None`` → the default synthetic benchmark; a scenario name → that scenario; a path → the npz file."""
+    if isinstance(dataset, FERDataset):
+        return dataset
+    if dataset is None:
+        return load_or_make_synthetic(DEFAULT_SCENARIO, cache_dir, **(synthetic_kwargs or {}))
+    if isinstance(dataset, (str, os.PathLike)):
+        from fer_select_env.data.synthetic import SCENARIOS
+
+        if isinstance(dataset, str) and dataset in SCENARIOS:
+            return load_or_make_synthetic(dataset, cache_dir, **(synthetic_kwargs or {}))
+        path = Path(dataset)
+        if path.suffix == ".npz" or path.exists():
+            return FERDataset.from_npz(path)
+        raise ValueError(
+            f"dataset={dataset!r} is neither an existing .npz file nor a scenario name ({sorted(SCENARIOS)})"
+        )
+    raise TypeError(
+        f"dataset must be a FERDataset, a path to an .npz file, a scenario name or None; got {type(dataset)}"
+    )

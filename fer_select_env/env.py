@@ -1,0 +1,578 @@
+"""FERSelect-v0: RLPS image selection (Li & Xu 2020, §3 and Algorithm 1) as a Gymnasium environment."""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+from pathlib import Path
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+import torch
+from gymnasium import logger, spaces
+from gymnasium.error import ResetNeeded
+
+from fer_select_env.cache import atomic_write_bytes
+from fer_select_env.classifier import ClassifierConfig, EmotionClassifier, pretrain_classifier
+from fer_select_env.data.dataset import FERDataset
+from fer_select_env.data.resolve import resolve_dataset
+from fer_select_env.metrics import confusion_matrix, macro_f1, removal_scores, total_accuracy
+from fer_select_env.rewards import (
+    BASELINES,
+    REWARDS,
+    SCORINGS,
+    cross_fitted_probabilities,
+    dvrl_reward,
+    eq2_sample_rewards,
+    eq3_episode_reward,
+    f1_reward,
+    label_probabilities,
+    per_step_reward,
+)
+
+OBSERVATIONS: tuple[str, ...] = ("paper", "label_aware")
+RETRAINS: tuple[str, ...] = ("head", "finetune", "scratch")
+_STATE_FORMAT = 1
+
+
+def _choice(name: str, value: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+    return value
+
+
+class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
+    """
+    ## Description
+
+    The image-selection problem of RLPS (Li & Xu 2020, "Deep reinforcement learning for robust emotional
+    classification in facial expression recognition", §3 and Algorithm 1). An embedded CNN emotion classifier
+    is pre-trained on the whole (noisy) training set. Each episode is one pass over the training images in a
+    shuffled order; at each step the agent sees one image through the classifier's first dense layer and
+    decides to keep or remove it. When the pass ends, the classifier is retrained on the kept images, every
+    image of the episode is scored, and the reward arrives.
+
+    The classifier persists across episodes (the state follows the classifier as it retrains, as in the
+    paper); ``reset(options={"reset_classifier": True})`` restores the pre-trained one.
+
+    ## Action Space
+
+    ``Discrete(2)``: ``1`` keeps the current image, ``0`` removes it (§3.1.2).
+
+    ## Observation Space
+
+    ``Box(float32)`` of size ``2·F`` (F = 128 by default, so 256) with ``observation="paper"`` (§3.1.1,
+    §4.4.1):
+
+    | Index          | Observation                                                          | Min | Max     |
+    |----------------|----------------------------------------------------------------------|-----|---------|
+    | 0 … F-1        | first-dense-layer feature of the current image                       | 0   | f32 max |
+    | F … 2F-1       | mean feature of the images kept so far this episode (0 if none)      | 0   | f32 max |
+
+    ``observation="label_aware"`` (also registered as ``FERSelectLabelAware-v0``) appends, in order:
+
+    | Index              | Observation                                                      | Min | Max |
+    |--------------------|------------------------------------------------------------------|-----|-----|
+    | 2F … 2F+K-1        | the given label, one-hot                                         | 0   | 1   |
+    | 2F+K … 2F+2K-1     | the classifier's predicted class distribution for the image     | 0   | 1   |
+    | 2F+2K              | its probability of the given label                               | 0   | 1   |
+
+    The paper's state carries no label, so a selector on it can see image-quality noise (no face) but
+    cannot tell a wrong label from a right one. The label-aware predictions are out-of-sample under
+    ``scoring="cross_fit"``: they are the same probabilities that defined the last rewards.
+
+    ## Rewards
+
+    ``reward="eq3"`` (default): 0 on every step but the last. On the last step the classifier is retrained
+    on the kept set B, every image i of the episode gets ``R_i = P(y_i | x_i) - b`` (Eq. 2) and the reward is
+    ``Σ_{i∈B} R_i`` (Eq. 3). ``baseline`` picks b: ``"uniform"`` (1/K, default; the released code's value),
+    ``"mean"`` (mean of ``P(y_j | x_j)`` over the episode) or ``"none"``. ``scoring="cross_fit"`` (default)
+    scores each kept image with a classifier trained on the other folds of the kept set and each removed
+    image with the classifier trained on all of B; ``"in_sample"`` scores all images with the retrained
+    classifier, as the paper does.
+
+    ``reward="f1"``: the change of validation macro-F1 caused by the retraining (Table 4's RLPS+F1).
+    ``reward="dvrl"``: validation accuracy of the retrained classifier minus that of the same training on
+    every image of the episode (DVRL). Both are terminal; ``sample_rewards`` then holds the episode reward
+    for every image.
+
+    ``reward="per_step"``: a dense reward ``a_i · R_i`` on every step, where ``R_i`` is Eq. 2 under the
+    classifier as it stood when the episode began (after the previous episode's retraining). An episode's
+    rewards sum to Eq. 3 with one episode of lag. The retraining still happens at the end of each episode.
+
+    The terminal step's ``info`` holds ``sample_rewards`` (R_i in step order), ``kept``, ``sample_indices``,
+    ``sample_label_probs``, ``val_accuracy``, ``val_macro_f1``, ``kept_fraction``, ``retrained`` and, when
+    the dataset has noise ground truth, ``removal_precision``, ``removal_recall`` and ``removal_f1``. Other
+    steps carry only ``sample_index``. Noise ground truth is never used for anything but these metrics.
+
+    ## Starting State
+
+    The first ``reset`` pre-trains the classifier on the whole training set with early stopping on the
+    validation split (Algorithm 1, line 2), or loads it from the disk cache. Each ``reset`` draws a new
+    order (and subset, with ``episode_size``) from the env's seed; the kept mean starts at zero.
+
+    ## Episode End
+
+    ``terminated=True`` after the last image of the pass. The env never truncates; a ``TimeLimit`` shorter
+    than the pass would make SB3 bootstrap a finished pass, which is wrong.
+
+    ## Arguments
+
+    * ``dataset``: a ``FERDataset``, a path to an ``.npz`` file in the public format, a scenario name of the
+      synthetic benchmark (``label_symmetric``, ``label_confusion``, ``face``, ``mixed``) or ``None`` (the
+      default synthetic benchmark). ``synthetic_kwargs`` passes sizes/seed to the renderer.
+    * ``observation``: ``"paper"`` or ``"label_aware"``.
+    * ``reward``: ``"eq3"``, ``"f1"``, ``"dvrl"`` or ``"per_step"``; ``baseline`` as above.
+    * ``scoring``: ``"cross_fit"`` (with ``n_folds``, default 2) or ``"in_sample"``.
+    * ``retrain``: ``"head"`` (default; the dense layers on cached conv features, fast on CPU),
+      ``"finetune"`` (all layers from the current weights, like the released code) or ``"scratch"``
+      (re-initialise and train, as the paper describes).
+    * ``episode_size``: images per episode, a random subset; ``None`` = the whole training set. Larger than
+      the training set means the whole set (with a warning).
+    * ``classifier_config``: a ``ClassifierConfig`` or dict (width, feature size, training budget);
+      ``classifier_seed`` seeds pre-training.
+    * ``device``: ``"cpu"``, ``"cuda"`` or ``"auto"``. ``cache_dir``: the cache directory (default
+      ``$FER_SELECT_CACHE_DIR`` or ``~/.cache/fer-select``). ``render_mode``: ``None`` or ``"ansi"``.
+      ``progress``: tqdm bars during pre-training.
+
+    ## Edge cases
+
+    Every image removed: no retraining; rewards are scored by the unchanged classifier and Eq. 3 is 0.
+    Only one class kept: the classifier is retrained on it as on any set. ``step`` before ``reset`` raises
+    ``gymnasium.error.ResetNeeded``; ``step`` after the end of a pass warns and returns reward 0.
+
+    ## Version History
+
+    * v0: initial release.
+    """
+
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 4}
+
+    def __init__(
+        self,
+        dataset: FERDataset | str | os.PathLike | None = None,
+        observation: str = "paper",
+        reward: str = "eq3",
+        baseline: str = "uniform",
+        scoring: str = "cross_fit",
+        n_folds: int = 2,
+        retrain: str = "head",
+        episode_size: int | None = None,
+        classifier_config: ClassifierConfig | dict | None = None,
+        classifier_seed: int = 0,
+        synthetic_kwargs: dict[str, Any] | None = None,
+        device: str = "cpu",
+        cache_dir: str | os.PathLike | None = None,
+        render_mode: str | None = None,
+        progress: bool = False,
+    ) -> None:
+        self.observation_mode = _choice("observation", observation, OBSERVATIONS)
+        self.reward_mode = _choice("reward", reward, REWARDS)
+        self.baseline = _choice("baseline", baseline, BASELINES)
+        self.scoring = _choice("scoring", scoring, SCORINGS)
+        self.retrain = _choice("retrain", retrain, RETRAINS)
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}")
+        self.render_mode = render_mode
+        if int(n_folds) < 2:
+            raise ValueError(f"n_folds must be >= 2, got {n_folds}")
+        self.n_folds = int(n_folds)
+        if isinstance(classifier_config, dict):
+            classifier_config = ClassifierConfig.from_dict(classifier_config)
+        self.classifier_config = classifier_config or ClassifierConfig()
+        self.classifier_seed = int(classifier_seed)
+        self.device = device
+        self.cache_dir = cache_dir
+        self.progress = bool(progress)
+
+        self.dataset = resolve_dataset(dataset, synthetic_kwargs, cache_dir)
+        n_train = len(self.dataset.y_train)
+        if episode_size is not None:
+            if int(episode_size) < 1:
+                raise ValueError(f"episode_size must be a positive integer or None, got {episode_size}")
+            if int(episode_size) > n_train:
+                logger.warn(
+                    f"episode_size={episode_size} exceeds the {n_train} training images; "
+                    "each episode is the whole training set"
+                )
+        self.episode_size = n_train if episode_size is None else min(int(episode_size), n_train)
+
+        self.num_classes = self.dataset.num_classes
+        self.feature_dim = int(self.classifier_config.feature_dim)
+        self.action_space = spaces.Discrete(2)
+        self.observation_space = self._make_observation_space()
+
+        # Built lazily by the first reset so that construction (done repeatedly by env checkers and
+        # vector-env workers) stays cheap.
+        self.classifier: EmotionClassifier | None = None
+        self.retrain_seconds: float | None = None
+        """Wall time of the last end-of-episode retraining and scoring (kept out of ``info`` because
+        it is not deterministic)."""
+        self.episode_count = 0
+        self._order: np.ndarray | None = None
+        self._last_summary: dict[str, Any] | None = None
+
+    # ------------------------------------------------------------------ spaces
+    def _make_observation_space(self) -> spaces.Box:
+        f, k = self.feature_dim, self.num_classes
+        big = np.finfo(np.float32).max
+        low = [np.zeros(2 * f, np.float32)]
+        high = [np.full(2 * f, big, np.float32)]
+        if self.observation_mode == "label_aware":
+            low.append(np.zeros(2 * k + 1, np.float32))
+            high.append(np.ones(2 * k + 1, np.float32))
+        return spaces.Box(np.concatenate(low), np.concatenate(high), dtype=np.float32)
+
+    # ------------------------------------------------------------------ classifier plumbing
+    def _ensure_classifier(self) -> None:
+        if self.classifier is not None:
+            return
+        self.classifier, _ = pretrain_classifier(
+            self.dataset,
+            self.classifier_config,
+            device=self.device,
+            seed=self.classifier_seed,
+            cache_dir=self.cache_dir,
+            progress=self.progress,
+        )
+        self._pretrained_state = self.classifier.state_dict()
+        self._init_representations()
+
+    def _init_representations(self) -> None:
+        """Cache conv features, compute state features and the first out-of-sample label probabilities."""
+        self._refresh_conv_features()
+        self._refresh_head_outputs()
+        y = self.dataset.y_train
+        if self.scoring == "cross_fit":
+            # Same k-fold scoring as after an episode, with every image kept, so that the first episode's
+            # label-aware observations and per-step rewards are out-of-sample too. Seeded by the
+            # classifier seed: it is part of the starting classifier, not of an episode.
+            rng = np.random.default_rng(self.classifier_seed)
+            all_idx = np.arange(len(y))
+            self._probs_train = cross_fitted_probabilities(
+                np.ones(len(y), bool),
+                y,
+                self.n_folds,
+                rng,
+                lambda tr, pr: self._head_fold_probs(all_idx[tr], all_idx[pr], int(rng.integers(2**31))),
+                self._probs_train,
+                self._probs_train,
+            )
+        self._val_metrics = self._validation_metrics()
+
+    def _refresh_conv_features(self) -> None:
+        assert self.classifier is not None
+        self._conv_train = self.classifier.conv_features(self.dataset.x_train)
+        self._conv_val = self.classifier.conv_features(self.dataset.x_val)
+
+    def _refresh_head_outputs(self) -> None:
+        """State features and class probabilities of every train image under the current classifier."""
+        assert self.classifier is not None
+        self._features = self.classifier.head_features(self._conv_train).astype(np.float32)
+        self._probs_train = self.classifier.head_proba(self._conv_train).astype(np.float32)
+
+    def _validation_metrics(self) -> dict[str, float]:
+        assert self.classifier is not None
+        pred = self.classifier.head_proba(self._conv_val).argmax(axis=1)
+        cm = confusion_matrix(self.dataset.y_val, pred, self.num_classes)
+        return {"val_accuracy": total_accuracy(self.dataset.y_val, pred), "val_macro_f1": macro_f1(cm)}
+
+    def _head_fold_probs(self, train_idx: np.ndarray, predict_idx: np.ndarray, seed: int) -> np.ndarray:
+        """Train a fresh head on ``train_idx`` (dataset indices) and predict ``predict_idx``; main head restored."""
+        assert self.classifier is not None
+        y = self.dataset.y_train
+        saved = self.classifier.get_head_state()
+        try:
+            self.classifier.fit_head(
+                self._conv_train[train_idx], y[train_idx], self._conv_val, self.dataset.y_val, seed=seed
+            )
+            return self.classifier.head_proba(self._conv_train[predict_idx])
+        finally:
+            self.classifier.set_head_state(saved)
+
+    def _full_fold_probs(
+        self, start_state: dict, train_idx: np.ndarray, predict_idx: np.ndarray, seed: int
+    ) -> np.ndarray:
+        """As `_head_fold_probs` for the finetune/scratch strategies: a whole network per fold."""
+        assert self.classifier is not None
+        fold = self.classifier.clone()
+        fold.load_state_dict(start_state)
+        ds = self.dataset
+        fold.fit(ds.x_train[train_idx], ds.y_train[train_idx], ds.x_val, ds.y_val, seed=seed, strategy=self.retrain)
+        return fold.predict_proba(ds.x_train[predict_idx])
+
+    def _train_main(self, kept_idx: np.ndarray, seed: int) -> None:
+        assert self.classifier is not None
+        ds = self.dataset
+        if self.retrain == "head":
+            self.classifier.fit_head(
+                self._conv_train[kept_idx], ds.y_train[kept_idx], self._conv_val, ds.y_val, seed=seed
+            )
+        else:
+            self.classifier.fit(
+                ds.x_train[kept_idx], ds.y_train[kept_idx], ds.x_val, ds.y_val, seed=seed, strategy=self.retrain
+            )
+            self._refresh_conv_features()
+        self._refresh_head_outputs()
+
+    def _reference_val_accuracy(self, episode_idx: np.ndarray, seed: int, start_state: dict | None) -> float:
+        """DVRL's reference: the same retraining on every image of the episode, evaluated on val."""
+        assert self.classifier is not None
+        ds = self.dataset
+        if self.retrain == "head":
+            saved = self.classifier.get_head_state()
+            try:
+                self.classifier.fit_head(
+                    self._conv_train[episode_idx], ds.y_train[episode_idx], self._conv_val, ds.y_val, seed=seed
+                )
+                pred = self.classifier.head_proba(self._conv_val).argmax(axis=1)
+            finally:
+                self.classifier.set_head_state(saved)
+        else:
+            ref = self.classifier.clone()
+            ref.load_state_dict(start_state)
+            ref.fit(
+                ds.x_train[episode_idx], ds.y_train[episode_idx], ds.x_val, ds.y_val, seed=seed, strategy=self.retrain
+            )
+            pred = ref.predict_proba(ds.x_val).argmax(axis=1)
+        return total_accuracy(ds.y_val, pred)
+
+    # ------------------------------------------------------------------ gym API
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        super().reset(seed=seed)
+        options = options or {}
+        unknown = set(options) - {"reset_classifier"}
+        if unknown:
+            raise ValueError(f"unknown reset option(s) {sorted(unknown)}; supported: ['reset_classifier']")
+        self._ensure_classifier()
+        assert self.classifier is not None
+        if options.get("reset_classifier"):
+            self.classifier.load_state_dict(self._pretrained_state)
+            self._init_representations()
+
+        n_train = len(self.dataset.y_train)
+        self._order = self.np_random.permutation(n_train)[: self.episode_size].astype(np.int64)
+        y = self.dataset.y_train[self._order]
+        self._episode_features = self._features[self._order]
+        # Per-step rewards are paid from the scores as they stand now (one episode of lag, documented).
+        self._episode_label_probs = label_probabilities(self._probs_train[self._order], y)
+        self._step_rewards = eq2_sample_rewards(self._episode_label_probs, self.baseline, self.num_classes)
+        if self.observation_mode == "label_aware":
+            probs = self._probs_train[self._order]
+            onehot = np.eye(self.num_classes, dtype=np.float32)[y]
+            self._episode_label_block = np.concatenate(
+                [onehot, probs, self._episode_label_probs[:, None]], axis=1
+            ).astype(np.float32)
+        self._kept = np.zeros(len(self._order), dtype=bool)
+        self._kept_sum = np.zeros(self.feature_dim, dtype=np.float64)
+        self._n_kept = 0
+        self._t = 0
+        self._done = False
+        return self._observe(0), {"sample_index": int(self._order[0])}
+
+    def _observe(self, t: int) -> np.ndarray:
+        mean = self._kept_sum / self._n_kept if self._n_kept else self._kept_sum
+        parts = [self._episode_features[t], mean.astype(np.float32)]
+        if self.observation_mode == "label_aware":
+            parts.append(self._episode_label_block[t])
+        return np.concatenate(parts)
+
+    def step(self, action: int | np.integer) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        if self._order is None:
+            raise ResetNeeded("Cannot call FERSelectEnv.step before reset: call env.reset() first.")
+        if self._done:
+            logger.warn("step() called after the pass ended (terminated=True); call reset() to start a new episode.")
+            return self._observe(len(self._order) - 1), 0.0, True, False, {}
+        try:
+            a = int(action)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"action must be 0 (remove) or 1 (keep), got {action!r}") from exc
+        if a != 0 and a != 1:
+            raise ValueError(f"action must be 0 (remove) or 1 (keep), got {action!r}")
+
+        t = self._t
+        if a == 1:
+            self._kept[t] = True
+            self._kept_sum += self._episode_features[t]
+            self._n_kept += 1
+        reward = per_step_reward(a, self._step_rewards[t]) if self.reward_mode == "per_step" else 0.0
+        self._t = t + 1
+        if self._t < len(self._order):
+            return self._observe(self._t), reward, False, False, {"sample_index": int(self._order[self._t])}
+
+        self._done = True
+        info = self._finish_episode()
+        if self.reward_mode != "per_step":
+            reward = info.pop("_episode_reward")
+        else:
+            info.pop("_episode_reward")
+        return self._observe(t), float(reward), True, False, info
+
+    def _finish_episode(self) -> dict[str, Any]:
+        """Algorithm 1, lines 13-14: retrain on the kept images, then score every image of the episode."""
+        assert self.classifier is not None and self._order is not None
+        started = time.perf_counter()
+        ds, order, kept = self.dataset, self._order, self._kept
+        kept_idx = order[kept]
+        y = ds.y_train[order]
+        seeds = self.np_random.integers(0, 2**31 - 1, size=3)
+        fold_rng = np.random.default_rng(int(seeds[0]))
+        previous_f1 = self._val_metrics["val_macro_f1"]
+        probs_before = self._probs_train[order].copy()
+        start_state = self.classifier.state_dict() if self.retrain != "head" else None
+
+        retrained = len(kept_idx) > 0
+        if retrained:
+            self._train_main(kept_idx, int(seeds[1]))  # also rescores every train image
+            probs_full = self._probs_train[order]
+        if not retrained:
+            # Nothing to retrain on: the classifier is unchanged and so are its scores.
+            probs = probs_before
+        elif self.scoring == "cross_fit":
+
+            def fit_predict(tr: np.ndarray, pr: np.ndarray) -> np.ndarray:
+                fold_seed = int(fold_rng.integers(2**31))
+                if self.retrain == "head":
+                    return self._head_fold_probs(order[tr], order[pr], fold_seed)
+                return self._full_fold_probs(start_state, order[tr], order[pr], fold_seed)
+
+            probs = cross_fitted_probabilities(kept, y, self.n_folds, fold_rng, fit_predict, probs_full, probs_before)
+        else:
+            probs = probs_full
+        label_probs = label_probabilities(probs, y)
+        sample_rewards = eq2_sample_rewards(label_probs, self.baseline, self.num_classes)
+
+        # Images outside this episode were not trained on, so the retrained model's scores for them (set by
+        # `_train_main`) are out-of-sample already; the episode's images take the scores that defined rewards.
+        self._probs_train[order] = probs
+        self._val_metrics = self._validation_metrics()
+
+        if self.reward_mode == "f1":
+            episode_reward = f1_reward(self._val_metrics["val_macro_f1"], previous_f1)
+        elif self.reward_mode == "dvrl":
+            ref = self._reference_val_accuracy(order, int(seeds[2]), start_state)
+            episode_reward = dvrl_reward(self._val_metrics["val_accuracy"], ref)
+        else:
+            episode_reward = eq3_episode_reward(sample_rewards, kept)
+        if self.reward_mode in ("f1", "dvrl"):
+            sample_rewards = np.full(len(order), episode_reward, dtype=np.float32)
+
+        info: dict[str, Any] = {
+            "sample_rewards": sample_rewards,
+            "kept": kept.copy(),
+            "sample_indices": order.copy(),
+            "sample_label_probs": label_probs.astype(np.float32),
+            "val_accuracy": float(self._val_metrics["val_accuracy"]),
+            "val_macro_f1": float(self._val_metrics["val_macro_f1"]),
+            "kept_fraction": float(kept.mean()),
+            "retrained": bool(retrained),
+            "_episode_reward": float(episode_reward),
+        }
+        if ds.noise_train is not None:
+            info.update(removal_scores(kept, ds.noise_train[order] != 0))
+        self.episode_count += 1
+        self.retrain_seconds = time.perf_counter() - started
+        self._last_summary = {k: v for k, v in info.items() if np.isscalar(v)}
+        self._last_summary["episode_reward"] = float(episode_reward)
+        return info
+
+    def render(self) -> str | None:
+        if self.render_mode != "ansi":
+            return None
+        lines = [f"FERSelect-v0 | episode {self.episode_count} | {len(self.dataset.y_train)} train images"]
+        if self._order is not None:
+            lines.append(
+                f"step {self._t}/{len(self._order)} | kept so far {self._n_kept}"
+                + (" | pass finished" if self._done else "")
+            )
+        if self._last_summary:
+            lines.append(
+                "last pass: " + ", ".join(f"{k}={v:.4g}" for k, v in self._last_summary.items() if k != "retrained")
+            )
+        return "\n".join(lines)
+
+    def close(self) -> None:
+        pass
+
+    # ------------------------------------------------------------------ save / restore
+    def get_state(self) -> dict[str, Any]:
+        """Everything needed to continue exactly where the env is: classifier, selection state, RNG state."""
+        self._ensure_classifier()
+        assert self.classifier is not None
+        episode = None
+        if self._order is not None:
+            episode = {
+                "order": self._order.copy(),
+                "kept": self._kept.copy(),
+                "kept_sum": self._kept_sum.copy(),
+                "n_kept": self._n_kept,
+                "t": self._t,
+                "done": self._done,
+                "step_rewards": self._step_rewards.copy(),
+                "episode_label_probs": self._episode_label_probs.copy(),
+                "episode_features": self._episode_features.copy(),
+                "episode_label_block": getattr(self, "_episode_label_block", None),
+            }
+        return {
+            "format": _STATE_FORMAT,
+            "dataset_fingerprint": self.dataset.fingerprint(),
+            "classifier": self.classifier.state_dict(),
+            "pretrained_classifier": self._pretrained_state,
+            "probs_train": self._probs_train.copy(),
+            "val_metrics": dict(self._val_metrics),
+            "np_random": self.np_random.bit_generator.state,
+            "episode_count": self.episode_count,
+            "episode": episode,
+            "last_summary": self._last_summary,
+        }
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`get_state` returned (on an env built with the same arguments)."""
+        if state.get("format") != _STATE_FORMAT:
+            raise ValueError(f"unsupported env state format {state.get('format')!r} (expected {_STATE_FORMAT})")
+        if state["dataset_fingerprint"] != self.dataset.fingerprint():
+            raise ValueError("env state was saved on a different dataset (fingerprints differ)")
+        self._ensure_classifier()
+        assert self.classifier is not None
+        self.classifier.load_state_dict(state["classifier"])
+        self._pretrained_state = state["pretrained_classifier"]
+        if self.retrain != "head":
+            self._refresh_conv_features()
+        self._refresh_head_outputs()
+        self._probs_train = np.array(state["probs_train"], dtype=np.float32)
+        self._val_metrics = dict(state["val_metrics"])
+        self.np_random.bit_generator.state = state["np_random"]
+        self.episode_count = int(state["episode_count"])
+        self._last_summary = state["last_summary"]
+        ep = state["episode"]
+        if ep is None:
+            self._order = None
+            return
+        self._order = ep["order"].copy()
+        self._kept = ep["kept"].copy()
+        self._kept_sum = ep["kept_sum"].copy()
+        self._n_kept = int(ep["n_kept"])
+        self._t = int(ep["t"])
+        self._done = bool(ep["done"])
+        self._step_rewards = ep["step_rewards"].copy()
+        self._episode_label_probs = ep["episode_label_probs"].copy()
+        self._episode_features = ep["episode_features"].copy()
+        if ep["episode_label_block"] is not None:
+            self._episode_label_block = ep["episode_label_block"].copy()
+
+    def save_state(self, path: str | os.PathLike) -> None:
+        """Write :meth:`get_state` to ``path`` atomically (an interrupted save never leaves a broken file)."""
+        buffer = io.BytesIO()
+        torch.save(self.get_state(), buffer)
+        atomic_write_bytes(Path(path), buffer.getvalue())
+
+    def load_state(self, path: str | os.PathLike) -> None:
+        """Restore a state written by :meth:`save_state`."""
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"env state file not found: {path}")
+        self.set_state(torch.load(path, map_location="cpu", weights_only=False))
