@@ -23,7 +23,7 @@ import time
 import gymnasium as gym
 import numpy as np
 
-import fer_select_env  # noqa: F401  (registers FERSelect-v0)
+import fer_select_env
 
 
 def time_steps(env: gym.Env, n_steps: int, repeats: int = 5) -> float:

@@ -40,7 +40,7 @@ def main() -> None:
             n = env.unwrapped.episode_size
             mask = rng.random(n) < args.keep
             for t in range(n):
-                _, _, terminated, _, info = env.step(int(mask[t]))
+                _, _, _terminated, _, info = env.step(int(mask[t]))
             noisy = noise[info["sample_indices"]] != 0
             p = info["sample_label_probs"]
             kept = info["kept"]

@@ -53,7 +53,7 @@ def play(env: gym.Env, selector, episodes: int, seed: int) -> list[dict]:
         obs, info = env.reset(seed=seed if episode == 0 else None)
         terminated = False
         while not terminated:
-            obs, reward, terminated, truncated, info = env.step(selector(obs, rng, k))
+            obs, reward, terminated, _truncated, info = env.step(selector(obs, rng, k))
         results.append({"reward": reward, **{key: v for key, v in info.items() if np.isscalar(v)}})
     return results
 
@@ -69,7 +69,10 @@ def main() -> None:
     env = gym.make("FERSelectLabelAware-v0", dataset=args.scenario, progress=True)
     env.reset(seed=args.seed)  # renders/pre-trains on the first run, then reads the cache
     print(f"{env.unwrapped.dataset} ready in {time.perf_counter() - t0:.1f} s")
-    header = f"{'selector':>16} {'episode':>7} {'reward':>9} {'val_acc':>7} {'val_F1':>7} {'kept':>6} {'rem_P':>6} {'rem_R':>6} {'rem_F1':>6}"
+    header = (
+        f"{'selector':>16} {'episode':>7} {'reward':>9} {'val_acc':>7} {'val_F1':>7} "
+        f"{'kept':>6} {'rem_P':>6} {'rem_R':>6} {'rem_F1':>6}"
+    )
     print(header)
     for name, selector in SELECTORS.items():
         env.unwrapped.reset(options={"reset_classifier": True})  # every selector starts from the same classifier

@@ -9,7 +9,7 @@ from conftest import make_blob_dataset
 from gymnasium.error import ResetNeeded
 from gymnasium.utils.env_checker import data_equivalence
 
-import fer_select_env  # noqa: F401  (registers the ids)
+import fer_select_env
 from fer_select_env.env import FERSelectEnv
 
 TINY = {"width": 4, "feature_dim": 16, "max_epochs": 3, "head_batch_size": 32, "head_max_epochs": 8}
@@ -197,7 +197,7 @@ def test_step_before_reset_after_end_and_bad_action():
         env.step(2)
     run_episode(env, seed=0)
     with pytest.warns(UserWarning, match="after the pass ended"):
-        obs, r, terminated, truncated, info = env.step(1)
+        _obs, r, terminated, _truncated, info = env.step(1)
     assert r == 0.0 and terminated is True and info == {}
 
 
@@ -234,13 +234,13 @@ def test_per_step_reward_pays_lagged_eq2():
     env = make_env(reward="per_step", baseline="uniform")
     _, _, info1 = run_episode(env, seed=0)
     p_prev = dict(zip(info1["sample_indices"].tolist(), info1["sample_label_probs"].tolist(), strict=True))
-    obs, info = env.reset()
+    _, info = env.reset()
     total, expected = 0.0, 0.0
     done = False
     while not done:
         i = info["sample_index"]
         a = int(i % 2 == 0)
-        obs, r, done, _, info = env.step(a)
+        _obs, r, done, _, info = env.step(a)
         assert r == pytest.approx(a * (p_prev[i] - 1 / env.num_classes), abs=1e-5)
         total += r
         expected += a * (p_prev[i] - 1 / env.num_classes)

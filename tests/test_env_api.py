@@ -50,7 +50,7 @@ def _make_in_fresh_process(path: str, queue) -> None:
     # A spawned interpreter has not imported fer_select_env: the "module:" prefix must register it.
     env = gym.make("fer_select_env:FERSelect-v0", dataset=path, classifier_config=TINY)
     obs, _ = env.reset(seed=0)
-    obs, reward, terminated, truncated, info = env.step(1)
+    obs, _reward, terminated, _truncated, info = env.step(1)
     queue.put((obs.shape, type(terminated).__name__, sorted(info)))
 
 

@@ -8,6 +8,7 @@ from fer_select_env.classifier.trainer import (
     pretrain_classifier,
     resolve_device,
     rng_scope,
+    thread_limit,
 )
 
 __all__ = [
@@ -21,4 +22,5 @@ __all__ = [
     "pretrain_classifier",
     "resolve_device",
     "rng_scope",
+    "thread_limit",
 ]

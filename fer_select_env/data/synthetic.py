@@ -103,9 +103,9 @@ disgust 9+15(+4, +25); neutral has no prototype units, only the background activ
 # Within-class spread. A sample's expression strength scales all its prototype units, so weak
 # expressions drift towards neutral (the realistic sad↔neutral, happy↔neutral confusions); per-AU
 # jitter and sparse background activations blur the class boundaries further.
-INTENSITY_RANGE: tuple[float, float] = (0.50, 1.0)
-AU_JITTER_SD = 0.08
-BACKGROUND_RATE = 0.10
+INTENSITY_RANGE: tuple[float, float] = (0.45, 1.0)
+AU_JITTER_SD = 0.10
+BACKGROUND_RATE = 0.12
 BACKGROUND_MAX = 0.30
 
 _AU = {name: i for i, name in enumerate(ACTION_UNITS)}
@@ -191,11 +191,11 @@ def _draw_pose(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Geometric nuisances: in-plane rotation, yaw-like feature shift, scale, shift, gaze, occlusion."""
     u = rng.uniform
     return {
-        "angle": np.clip(rng.normal(0.0, np.deg2rad(6.0), n), -0.3, 0.3),
+        "angle": np.clip(rng.normal(0.0, np.deg2rad(4.0), n), -0.2, 0.2),
         "yaw": u(-1.0, 1.0, n),
-        "scale": u(0.90, 1.10, n),
-        "dx": u(-0.06, 0.06, n),
-        "dy": u(-0.06, 0.06, n),
+        "scale": u(0.92, 1.08, n),
+        "dx": u(-0.05, 0.05, n),
+        "dy": u(-0.05, 0.05, n),
         "gaze": u(-0.02, 0.02, n),
         # occlusion kind: 0 none, 1 glasses/sunglasses bar, 2 hand-like blob, 3 random patch
         "occ_kind": rng.choice(4, size=n, p=[0.85, 0.05, 0.05, 0.05]),
@@ -211,12 +211,12 @@ def _draw_photometric(n: int, rng: np.random.Generator, image_size: int) -> dict
     """Photometric nuisances: gain, offset, linear illumination gradient, blur and sensor-noise levels."""
     u = rng.uniform
     return {
-        "gain": u(0.75, 1.25, n),
-        "offset": u(-25, 25, n),
-        "grad": u(0, 40, n),
+        "gain": u(0.80, 1.20, n),
+        "offset": u(-20, 20, n),
+        "grad": u(0, 35, n),
         "grad_dir": u(0, 2 * np.pi, n),
-        "blur": u(0.0, 0.7, n) * image_size / 48.0,  # sigma in output pixels, ~constant relative to face
-        "noise": u(0.0, 5.0, n),
+        "blur": u(0.0, 0.6, n) * image_size / 48.0,  # sigma in output pixels, ~constant relative to face
+        "noise": u(0.0, 4.0, n),
     }
 
 
@@ -429,7 +429,7 @@ def _occluder(pose: dict, ident: dict) -> np.ndarray:
 
 def _yaw_shift(pose: dict) -> np.ndarray:
     """A turned head moves the inner features sideways relative to the outline."""
-    return 0.05 * pose["yaw"]
+    return 0.04 * pose["yaw"]
 
 
 # --------------------------------------------------------------------------------------- rasterisation
