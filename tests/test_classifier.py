@@ -206,10 +206,25 @@ def test_early_stopping_uses_the_validation_split(data: dict) -> None:
     report = clf.fit(data["x"], data["y"], data["xv"], wrong_val, seed=0, max_epochs=30)
     assert report.stopped_early
     assert report.epochs_run < 30
-    assert report.epochs_run == report.best_epoch + TINY.patience
+    assert report.epochs_run == max(report.best_epoch + TINY.patience, TINY.min_epochs)
     proba = clf.predict_proba(data["xv"])
     restored_loss = float(-np.log(proba[np.arange(len(wrong_val)), wrong_val]).mean())
     assert restored_loss == pytest.approx(report.best_val_loss, rel=1e-4, abs=1e-5)
+
+
+def test_min_epochs_delays_early_stopping_from_scratch_only(data: dict) -> None:
+    wrong_val = (data["yv"] + 1) % K
+    no_floor = replace(TINY, min_epochs=0)
+    report = EmotionClassifier(K, (HW, HW), no_floor, seed=0).fit(
+        data["x"], data["y"], data["xv"], wrong_val, seed=0, max_epochs=30
+    )
+    assert report.epochs_run == report.best_epoch + TINY.patience < 12
+    floor = replace(TINY, min_epochs=12)
+    clf = EmotionClassifier(K, (HW, HW), floor, seed=0)
+    assert clf.fit(data["x"], data["y"], data["xv"], wrong_val, seed=0, max_epochs=30).epochs_run == 12
+    # Fine-tuning does not start on the initial plateau, so the floor does not apply to it.
+    tuned = clf.fit(data["x"], data["y"], data["xv"], wrong_val, seed=1, strategy="finetune", max_epochs=30)
+    assert tuned.epochs_run < 12
 
 
 def test_finetune_continues_from_current_weights(trained: tuple, data: dict) -> None:

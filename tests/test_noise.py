@@ -1,5 +1,6 @@
 """Noise injectors: exact counts, ground truth, allowed flip targets, image noise really changes images."""
 
+import cv2
 import numpy as np
 import pytest
 
@@ -160,9 +161,16 @@ def test_fill_mode_keeps_the_kept_half_pixel_exact(faces):
 
 def test_crop_mode_stretches_the_half(faces):
     out, side, _ = make_half_faces(faces, _rng(6), mode="crop")
-    # A left-half crop stretched to full width: its left edge column comes from the original left edge.
-    for i in np.flatnonzero(side == 0)[:5]:
-        assert np.corrcoef(out[i][:, 0].astype(float), faces[i][:, 0].astype(float))[0, 1] > 0.9
+    h, w = faces.shape[1:3]
+    # A left-half crop stretched to full width, squeezed back to half width, matches the original left half
+    # (the kept fraction is 45-55%, so the match is close but not exact) far better than the right half.
+    left = np.flatnonzero(side == 0)[:5]
+    assert len(left) > 0
+    for i in left:
+        squeezed = cv2.resize(out[i], (w // 2, h), interpolation=cv2.INTER_AREA).astype(float).ravel()
+        corr_left = np.corrcoef(squeezed, faces[i][:, : w // 2].astype(float).ravel())[0, 1]
+        corr_right = np.corrcoef(squeezed, faces[i][:, w - w // 2 :].astype(float).ravel())[0, 1]
+        assert corr_left > 0.8 and corr_left > corr_right
 
 
 def test_half_faces_rejects_bad_arguments(faces):

@@ -46,6 +46,9 @@ class ClassifierConfig:
     :param lr: Adam learning rate for full-network training (``fit``)
     :param batch_size: minibatch size for ``fit``
     :param max_epochs: epoch cap for ``fit``
+    :param min_epochs: ``fit(strategy="scratch")`` never stops early before this epoch: from a fresh
+        initialisation the validation loss sits near ln K for a few epochs before it falls (measured on the
+        synthetic benchmark), and early stopping must not end the run on that plateau
     :param patience: ``fit`` stops after this many epochs without a lower validation loss (Keras semantics)
     :param weight_decay: Adam L2 penalty (both ``fit`` and ``fit_head``)
     :param head_lr: Adam learning rate for ``fit_head`` (dense layers only, on cached trunk features)
@@ -61,8 +64,9 @@ class ClassifierConfig:
     batch_norm: bool = True
     lr: float = 1e-3
     batch_size: int = 64
-    max_epochs: int = 15
-    patience: int = 3
+    max_epochs: int = 20
+    patience: int = 4
+    min_epochs: int = 8
     weight_decay: float = 0.0
     head_lr: float = 3e-3
     head_batch_size: int = 256
@@ -84,7 +88,7 @@ class ClassifierConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"ClassifierConfig.{name} must be an integer >= 1, got {value!r}")
-        for name in ("patience", "head_patience"):
+        for name in ("patience", "head_patience", "min_epochs"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"ClassifierConfig.{name} must be an integer >= 0, got {value!r}")
@@ -238,23 +242,22 @@ class EmotionCNN(nn.Module):
         return self.dense1.out_features
 
     def reset_parameters(self) -> None:
-        """Re-initialise every layer from the global torch RNG (callers fork and seed it)."""
+        """Re-initialise every layer from the global torch RNG (callers fork and seed it).
+
+        PyTorch's default initialisation (uniform, fan-in scaled, close to the Keras default of the released
+        code). He initialisation was tried and measured worse: with BatchNorm and 30% label noise the
+        default network stayed at chance for 6 epochs, while the default init reached 66% validation
+        accuracy in that time (synthetic benchmark).
+        """
         for module in self.convs:
-            if isinstance(module, nn.Conv2d):
-                # He init suits the ReLU stack and trains faster than PyTorch's default without BatchNorm.
-                nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
-                if module.bias is not None:
-                    nn.init.zeros_(module.bias)
-            elif isinstance(module, nn.BatchNorm2d):
+            if isinstance(module, (nn.Conv2d, nn.BatchNorm2d)):
                 module.reset_parameters()
         self.reset_head()
 
     def reset_head(self) -> None:
         """Re-initialise the two dense layers (global torch RNG; callers fork and seed it)."""
-        nn.init.kaiming_normal_(self.dense1.weight, nonlinearity="relu")
-        nn.init.zeros_(self.dense1.bias)
-        nn.init.xavier_uniform_(self.dense2.weight)
-        nn.init.zeros_(self.dense2.bias)
+        self.dense1.reset_parameters()
+        self.dense2.reset_parameters()
 
     def trunk(self, x: torch.Tensor) -> torch.Tensor:
         """Flattened conv features ``(B, trunk_dim)`` of float images ``(B, C, H, W)`` in [0, 1]."""

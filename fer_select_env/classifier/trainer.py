@@ -353,6 +353,9 @@ class EmotionClassifier:
                 batch_size=cfg.batch_size,
                 max_epochs=cfg.max_epochs if max_epochs is None else max_epochs,
                 patience=cfg.patience,
+                # Training from scratch starts on a plateau (val loss ~ln K for a few epochs on the synthetic
+                # benchmark); early stopping must not end the run there.
+                min_epochs=cfg.min_epochs if strategy == "scratch" else 0,
                 get_state=lambda: _snapshot(self.model.state_dict()),
                 set_state=self.model.load_state_dict,
                 progress=progress,
@@ -458,6 +461,7 @@ class EmotionClassifier:
         set_state: Callable[[Any], Any],
         progress: bool,
         desc: str,
+        min_epochs: int = 0,
     ) -> FitReport:
         """Shared loop: shuffled minibatches, Adam, early stopping on validation loss, best weights restored."""
         t0 = time.perf_counter()
@@ -500,7 +504,7 @@ class EmotionClassifier:
                 else:
                     # Keras semantics (the released code): stop after `patience` epochs without improvement.
                     stale += 1
-                    if stale >= patience:
+                    if stale >= patience and epoch >= min_epochs:
                         stopped_early = True
                         break
         finally:

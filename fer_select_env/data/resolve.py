@@ -18,11 +18,14 @@ def load_or_make_synthetic(
 ) -> FERDataset:
     """The synthetic benchmark for ``scenario``, rendered once and then read from the disk cache."""
     import fer_select_env
+    from fer_select_env.data import noise, synthetic
     from fer_select_env.data.synthetic import SCENARIOS, make_synthetic_dataset
 
     if scenario not in SCENARIOS:
         raise ValueError(f"unknown scenario {scenario!r}; choose one of {sorted(SCENARIOS)}")
-    key = cache_key("synthetic", scenario, sorted(kwargs.items()), fer_select_env.__version__)
+    # The renderer's source is part of the key: editing it must not serve images from an older renderer.
+    source = "".join(Path(m.__file__).read_text() for m in (synthetic, noise))
+    key = cache_key("synthetic", scenario, sorted(kwargs.items()), fer_select_env.__version__, source)
     path = resolve_cache_dir(cache_dir) / "datasets" / f"synthetic-{scenario}-{key}.npz"
     if path.is_file():
         try:

@@ -636,17 +636,22 @@ _KIND_CODE = {
 
 
 def scenario_counts(scenario: str, n: int, noise_rate: float | None = None) -> dict[str, int]:
-    """Exact number of train samples of each noise kind: ``round(rate_kind * n)`` per kind."""
+    """Exact number of train samples of each noise kind.
+
+    The total is ``round(rate * n)``; it is shared among the kinds in proportion to the scenario's mix by
+    the largest-remainder rule, so the kinds always add up to the total (each within 1 of its exact share).
+    """
     if scenario not in SCENARIOS:
         raise ValueError(f"scenario: unknown {scenario!r}; valid choices are {sorted(SCENARIOS)}")
     mix = SCENARIO_MIX[scenario]
-    total = sum(mix.values())
-    scale = 1.0 if noise_rate is None else _check_rate(noise_rate) / total
-    counts, left = {}, n
-    for kind, rate in mix.items():
-        # Clamp so that rounding up several kinds can never ask for more samples than exist.
-        counts[kind] = min(round(rate * scale * n), left)
-        left -= counts[kind]
+    mix_total = sum(mix.values())
+    rate = mix_total if noise_rate is None else _check_rate(noise_rate)
+    total = min(round(rate * n), n)
+    shares = {kind: total * frac / mix_total for kind, frac in mix.items()}
+    counts = {kind: int(np.floor(share)) for kind, share in shares.items()}
+    by_remainder = sorted(mix, key=lambda kind: (counts[kind] - shares[kind], list(mix).index(kind)))
+    for kind in by_remainder[: total - sum(counts.values())]:
+        counts[kind] += 1
     return counts
 
 
