@@ -80,18 +80,18 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
     | 2F+2K              | its probability of the given label                               | 0   | 1   |
 
     The paper's state carries no label, so a selector on it can see image-quality noise (no face) but
-    cannot tell a wrong label from a right one. The label-aware predictions are out-of-sample under
-    ``scoring="cross_fit"``: they are the same probabilities that defined the last rewards.
+    cannot tell a wrong label from a right one. The label-aware predictions are the same probabilities that
+    defined the last rewards (out-of-sample for every image under ``scoring="cross_fit"``).
 
     ## Rewards
 
     ``reward="eq3"`` (default): 0 on every step but the last. On the last step the classifier is retrained
     on the kept set B, every image i of the episode gets ``R_i = P(y_i | x_i) - b`` (Eq. 2) and the reward is
     ``Σ_{i∈B} R_i`` (Eq. 3). ``baseline`` picks b: ``"uniform"`` (1/K, default; the released code's value),
-    ``"mean"`` (mean of ``P(y_j | x_j)`` over the episode) or ``"none"``. ``scoring="cross_fit"`` (default)
-    scores each kept image with a classifier trained on the other folds of the kept set and each removed
-    image with the classifier trained on all of B; ``"in_sample"`` scores all images with the retrained
-    classifier, as the paper does.
+    ``"mean"`` (mean of ``P(y_j | x_j)`` over the episode) or ``"none"``. ``scoring="in_sample"`` (default)
+    scores all images with the retrained classifier, as the paper does; ``"cross_fit"`` scores each kept
+    image with a classifier trained on the other folds of the kept set and each removed image with the
+    classifier trained on all of B (see ``docs/performance.md`` for the measured difference).
 
     ``reward="f1"``: the change of validation macro-F1 caused by the retraining (Table 4's RLPS+F1).
     ``reward="dvrl"``: validation accuracy of the retrained classifier minus that of the same training on
@@ -125,7 +125,7 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
       default synthetic benchmark). ``synthetic_kwargs`` passes sizes/seed to the renderer.
     * ``observation``: ``"paper"`` or ``"label_aware"``.
     * ``reward``: ``"eq3"``, ``"f1"``, ``"dvrl"`` or ``"per_step"``; ``baseline`` as above.
-    * ``scoring``: ``"cross_fit"`` (with ``n_folds``, default 2) or ``"in_sample"``.
+    * ``scoring``: ``"in_sample"`` or ``"cross_fit"`` (with ``n_folds``, default 2).
     * ``retrain``: ``"head"`` (default; the dense layers on cached conv features, fast on CPU),
       ``"finetune"`` (all layers from the current weights, like the released code) or ``"scratch"``
       (re-initialise and train, as the paper describes).
@@ -156,7 +156,7 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
         observation: str = "paper",
         reward: str = "eq3",
         baseline: str = "uniform",
-        scoring: str = "cross_fit",
+        scoring: str = "in_sample",
         n_folds: int = 2,
         retrain: str = "head",
         episode_size: int | None = None,
