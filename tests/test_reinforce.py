@@ -1,0 +1,113 @@
+"""REINFORCE on SB3's API: update sign and weighting by hand, save/load, determinism, vector envs."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch as th
+from conftest import make_blob_dataset
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
+
+import fer_select_env  # noqa: F401
+from agents import REINFORCE
+from agents.reinforce.reinforce import reward_to_go, selection_advantages
+
+TINY = {"width": 4, "feature_dim": 16, "max_epochs": 2, "head_batch_size": 32, "head_max_epochs": 4}
+
+
+def test_selection_advantages_by_hand():
+    r = np.array([0.5, 0.5, -0.3, -0.3])
+    a = np.array([1, 0, 1, 0])
+    p = np.array([0.8, 0.8, 0.4, 0.4])
+    np.testing.assert_allclose(selection_advantages(r, a, p), [0.1, -0.4, -0.18, 0.12])
+
+
+def test_reward_to_go():
+    np.testing.assert_allclose(reward_to_go(np.array([1.0, 0.0, 2.0]), 0.5), [1.5, 1.0, 2.0])
+
+
+def _model(**kwargs) -> REINFORCE:
+    return REINFORCE("MlpPolicy", "CartPole-v1", seed=0, learning_rate=1e-2, **kwargs)
+
+
+def test_update_moves_keep_probability_toward_positive_reward_whatever_the_action():
+    model = _model()
+    obs = np.tile(np.array([[0.1, -0.2, 0.3, 0.05]], np.float32), (4, 1))
+    obs[2:] = [[-0.4, 0.2, -0.1, 0.3]]
+    obs_t = th.as_tensor(obs)
+    before = model.policy.keep_probability(obs_t).detach().numpy()
+    # Image type A (rows 0-1) is good (R>0): once kept, once removed. Type B (rows 2-3) is bad (R<0).
+    info = {"sample_rewards": np.array([0.6, 0.6, -0.6, -0.6], np.float32)}
+    for _ in range(20):
+        model.train_on_episode(obs, np.array([1, 0, 1, 0]), np.zeros(4), info)
+    after = model.policy.keep_probability(obs_t).detach().numpy()
+    assert after[0] > before[0] and after[2] < before[2]
+
+
+def test_policy_loss_is_the_hand_computed_weighted_log_likelihood():
+    model = _model(normalize_advantage=False, max_grad_norm=1e9)
+    rng = np.random.default_rng(0)
+    obs = rng.normal(size=(6, 4)).astype(np.float32)
+    actions = np.array([1, 0, 1, 1, 0, 0])
+    r = np.array([0.3, -0.2, -0.5, 0.1, 0.4, -0.1])
+    with th.no_grad():
+        p = model.policy.keep_probability(th.as_tensor(obs)).numpy().astype(np.float64)
+    log_pi = np.where(actions == 1, np.log(p), np.log(1 - p))
+    expected = -np.mean((actions - p) * r * log_pi)
+    stats = model.train_on_episode(obs, actions, np.zeros(6), {"sample_rewards": r})
+    assert stats["train/policy_loss"] == pytest.approx(expected, rel=1e-4, abs=1e-6)
+
+
+@pytest.fixture(scope="module")
+def tiny_npz(tmp_path_factory):
+    path = tmp_path_factory.mktemp("data") / "tiny.npz"
+    make_blob_dataset(n_train=16, n_val=9, n_test=9, noise_rate=0.25).to_npz(path)
+    return str(path)
+
+
+def _env(path):
+    return gym.make("fer_select_env:FERSelectLabelAware-v0", dataset=path, classifier_config=TINY)
+
+
+def test_learn_predict_save_load_round_trip(tiny_npz, tmp_path):
+    model = REINFORCE("MlpPolicy", _env(tiny_npz), seed=3)
+    model.learn(64)
+    assert model._n_updates == 4 and model.num_timesteps == 64
+    obs = np.random.default_rng(1).random((10, model.observation_space.shape[0])).astype(np.float32)
+    actions, state = model.predict(obs, deterministic=True)
+    assert actions.shape == (10,) and set(np.unique(actions)) <= {0, 1} and state is None
+    model.save(tmp_path / "selector.zip")
+    loaded = REINFORCE.load(tmp_path / "selector.zip", env=_env(tiny_npz))
+    np.testing.assert_array_equal(loaded.predict(obs, deterministic=True)[0], actions)
+    loaded.learn(16, reset_num_timesteps=False)
+    assert loaded.num_timesteps == 80
+
+
+def test_deterministic_training_for_a_seed(tiny_npz):
+    params = []
+    for _ in range(2):
+        model = REINFORCE("MlpPolicy", _env(tiny_npz), seed=7)
+        model.learn(48)
+        params.append(th.nn.utils.parameters_to_vector(model.policy.parameters()).detach().numpy())
+    np.testing.assert_array_equal(params[0], params[1])
+
+
+def test_vec_envs_dummy_and_subproc(tiny_npz):
+    dummy = DummyVecEnv([lambda: _env(tiny_npz)] * 2)
+    model = REINFORCE("MlpPolicy", dummy, seed=0)
+    model.learn(64)
+    assert model._n_updates == 4  # two envs, two episodes each
+    sub = SubprocVecEnv([lambda: _env(tiny_npz)], start_method="spawn")
+    try:
+        REINFORCE("MlpPolicy", sub, seed=0).learn(32)
+    finally:
+        sub.close()
+
+
+def test_other_discrete_two_env_and_bad_spaces():
+    model = _model()
+    model.learn(300)
+    assert model._n_updates >= 1
+    with pytest.raises(ValueError, match="Discrete\\(2\\)"):
+        REINFORCE("MlpPolicy", "Acrobot-v1")
