@@ -5,8 +5,9 @@ action-unit (AU) intensities in ``[0, 1]`` following the EMFACS prototypes (:dat
 An AU vector moves the facial geometry (brows, lids, mouth corners, jaw, nose wrinkles, cheek folds) of a
 face whose identity (face shape, eye spacing, brow thickness, skin tone, hair, ...) and nuisances (pose,
 scale, shift, illumination, blur, sensor noise, occlusion) are drawn from the caller's generator.
-Faces are drawn with OpenCV polygons on a 2× supersampled canvas and reduced with ``INTER_AREA``;
-everything that is not a polygon (illumination, blur, noise) is vectorised per batch.
+Faces are drawn with OpenCV polygons on a 2× supersampled canvas and reduced with ``INTER_AREA``; the
+geometry is computed for a whole batch at once, illumination and sensor noise are vectorised per batch,
+and blur is one OpenCV call per image.
 
 :func:`make_synthetic_dataset` renders independent train/val/test splits and injects one of the
 :data:`SCENARIOS` into the train split only (the paper's §4.5 keeps the valid and test sets clean).
@@ -449,7 +450,7 @@ def _to_pixels(points: np.ndarray, pose: dict, canvas: int) -> np.ndarray:
     return np.round(px * (1 << _SHIFT)).astype(np.int32).reshape(points.shape)
 
 
-def _tones(ident: dict, au: np.ndarray) -> dict[str, np.ndarray]:
+def _tones(ident: dict) -> dict[str, list[int]]:
     """Per-face grey levels (lists of Python ints, fast to hand to OpenCV)."""
     skin = ident["skin"]
     tones = {
@@ -494,7 +495,7 @@ class _Face:
         for name, (curves, strength) in _wrinkles(ident, au, yaw, mouth).items():
             self.folds[name] = (_to_pixels(curves, pose, canvas), (strength > 0.08).tolist())
             self.folds[name + "_tone"] = _fold_tone(ident["skin"], strength)
-        self.tones = _tones(ident, au)
+        self.tones = _tones(ident)
         self.is_open = (mouth["open"] > 0.006).tolist()
         self.has_hair = (ident["has_hair"] > 0).tolist()
         self.occ_kind = pose["occ_kind"].tolist()
