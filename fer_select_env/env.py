@@ -250,13 +250,12 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
             # label-aware observations and per-step rewards are out-of-sample too. Seeded by the
             # classifier seed: it is part of the starting classifier, not of an episode.
             rng = np.random.default_rng(self.classifier_seed)
-            all_idx = np.arange(len(y))
             self._probs_train = cross_fitted_probabilities(
                 np.ones(len(y), bool),
                 y,
                 self.n_folds,
                 rng,
-                lambda tr, pr: self._head_fold_probs(all_idx[tr], all_idx[pr], int(rng.integers(2**31))),
+                lambda tr, pr: self._head_proba(tr, self._conv_train[pr], int(rng.integers(2**31))),
                 self._probs_train,
                 self._probs_train,
             )
@@ -279,29 +278,31 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
         cm = confusion_matrix(self.dataset.y_val, pred, self.num_classes)
         return {"val_accuracy": total_accuracy(self.dataset.y_val, pred), "val_macro_f1": macro_f1(cm)}
 
-    def _head_fold_probs(self, train_idx: np.ndarray, predict_idx: np.ndarray, seed: int) -> np.ndarray:
-        """Train a fresh head on ``train_idx`` (dataset indices) and predict ``predict_idx``; main head restored."""
+    def _head_proba(self, train_idx: np.ndarray, z_predict: np.ndarray, seed: int) -> np.ndarray:
+        """Fit a throwaway head on the train images ``train_idx`` and return its probabilities for the
+        conv features ``z_predict``; the main head is restored afterwards."""
         assert self.classifier is not None
-        y = self.dataset.y_train
         saved = self.classifier.get_head_state()
         try:
             self.classifier.fit_head(
-                self._conv_train[train_idx], y[train_idx], self._conv_val, self.dataset.y_val, seed=seed
+                self._conv_train[train_idx],
+                self.dataset.y_train[train_idx],
+                self._conv_val,
+                self.dataset.y_val,
+                seed=seed,
             )
-            return self.classifier.head_proba(self._conv_train[predict_idx])
+            return self.classifier.head_proba(z_predict)
         finally:
             self.classifier.set_head_state(saved)
 
-    def _full_fold_probs(
-        self, start_state: dict, train_idx: np.ndarray, predict_idx: np.ndarray, seed: int
-    ) -> np.ndarray:
-        """As `_head_fold_probs` for the finetune/scratch strategies: a whole network per fold."""
+    def _network_proba(self, start_state: dict, train_idx: np.ndarray, x_predict: np.ndarray, seed: int) -> np.ndarray:
+        """As `_head_proba` for the finetune/scratch strategies: a whole throwaway network from ``start_state``."""
         assert self.classifier is not None
-        fold = self.classifier.clone()
-        fold.load_state_dict(start_state)
+        model = self.classifier.clone()
+        model.load_state_dict(start_state)
         ds = self.dataset
-        fold.fit(ds.x_train[train_idx], ds.y_train[train_idx], ds.x_val, ds.y_val, seed=seed, strategy=self.retrain)
-        return fold.predict_proba(ds.x_train[predict_idx])
+        model.fit(ds.x_train[train_idx], ds.y_train[train_idx], ds.x_val, ds.y_val, seed=seed, strategy=self.retrain)
+        return model.predict_proba(x_predict)
 
     def _train_main(self, kept_idx: np.ndarray, seed: int) -> None:
         assert self.classifier is not None
@@ -319,25 +320,11 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
 
     def _reference_val_accuracy(self, episode_idx: np.ndarray, seed: int, start_state: dict | None) -> float:
         """DVRL's reference: the same retraining on every image of the episode, evaluated on val."""
-        assert self.classifier is not None
-        ds = self.dataset
         if self.retrain == "head":
-            saved = self.classifier.get_head_state()
-            try:
-                self.classifier.fit_head(
-                    self._conv_train[episode_idx], ds.y_train[episode_idx], self._conv_val, ds.y_val, seed=seed
-                )
-                pred = self.classifier.head_proba(self._conv_val).argmax(axis=1)
-            finally:
-                self.classifier.set_head_state(saved)
+            probs = self._head_proba(episode_idx, self._conv_val, seed)
         else:
-            ref = self.classifier.clone()
-            ref.load_state_dict(start_state)
-            ref.fit(
-                ds.x_train[episode_idx], ds.y_train[episode_idx], ds.x_val, ds.y_val, seed=seed, strategy=self.retrain
-            )
-            pred = ref.predict_proba(ds.x_val).argmax(axis=1)
-        return total_accuracy(ds.y_val, pred)
+            probs = self._network_proba(start_state, episode_idx, self.dataset.x_val, seed)
+        return total_accuracy(self.dataset.y_val, probs.argmax(axis=1))
 
     # ------------------------------------------------------------------ gym API
     def reset(
@@ -437,8 +424,8 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
             def fit_predict(tr: np.ndarray, pr: np.ndarray) -> np.ndarray:
                 fold_seed = int(fold_rng.integers(2**31))
                 if self.retrain == "head":
-                    return self._head_fold_probs(order[tr], order[pr], fold_seed)
-                return self._full_fold_probs(start_state, order[tr], order[pr], fold_seed)
+                    return self._head_proba(order[tr], self._conv_train[order[pr]], fold_seed)
+                return self._network_proba(start_state, order[tr], ds.x_train[order[pr]], fold_seed)
 
             probs = cross_fitted_probabilities(kept, y, self.n_folds, fold_rng, fit_predict, probs_full, probs_before)
         else:
