@@ -34,6 +34,7 @@ from fer_select_env.rewards import (
 
 OBSERVATIONS: tuple[str, ...] = ("paper", "label_aware")
 RETRAINS: tuple[str, ...] = ("head", "finetune", "scratch")
+RESET_OPTIONS: tuple[str, ...] = ("reset_classifier", "freeze_classifier")
 _STATE_FORMAT = 1
 
 
@@ -55,7 +56,9 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
     image of the episode is scored, and the reward arrives.
 
     The classifier persists across episodes (the state follows the classifier as it retrains, as in the
-    paper); ``reset(options={"reset_classifier": True})`` restores the pre-trained one.
+    paper); ``reset(options={"reset_classifier": True})`` restores the pre-trained one, and
+    ``reset(options={"freeze_classifier": True})`` runs one pass without retraining, its rewards scored by
+    the classifier as it stands (the paper's §3.3 pre-training of the selector with the fixed CNN).
 
     ## Action Space
 
@@ -126,7 +129,8 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
     * ``observation``: ``"paper"`` or ``"label_aware"``.
     * ``reward``: ``"eq3"``, ``"f1"``, ``"dvrl"`` or ``"per_step"``; ``baseline`` as above.
     * ``scoring``: ``"in_sample"`` or ``"cross_fit"`` (with ``n_folds``, default 2).
-    * ``retrain``: ``"head"`` (default; the dense layers on cached conv features, fast on CPU),
+    * ``retrain``: ``"head"`` (default; the dense layers on cached conv features, restarted from the
+      pre-trained head every episode so that the state feature keeps its coordinates; fast on CPU),
       ``"finetune"`` (all layers from the current weights, like the released code) or ``"scratch"``
       (re-initialise and train, as the paper describes).
     * ``episode_size``: images per episode, a random subset; ``None`` = the whole training set. Larger than
@@ -136,6 +140,10 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
     * ``device``: ``"cpu"``, ``"cuda"`` or ``"auto"``. ``cache_dir``: the cache directory (default
       ``$FER_SELECT_CACHE_DIR`` or ``~/.cache/fer-select``). ``render_mode``: ``None`` or ``"ansi"``.
       ``progress``: tqdm bars during pre-training.
+    * ``persistent_classifier``: ``True`` (default, Algorithm 1) carries the retrained classifier, and with
+      it the state features and label-aware scores, into the next episode. ``False`` restores the
+      pre-trained classifier at every reset: each episode is then scored by one retraining from the same
+      start, and the state distribution stays fixed while the selector learns.
 
     ## Edge cases
 
@@ -167,12 +175,17 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
         cache_dir: str | os.PathLike | None = None,
         render_mode: str | None = None,
         progress: bool = False,
+        persistent_classifier: bool = True,
     ) -> None:
         self.observation_mode = _choice("observation", observation, OBSERVATIONS)
         self.reward_mode = _choice("reward", reward, REWARDS)
         self.baseline = _choice("baseline", baseline, BASELINES)
         self.scoring = _choice("scoring", scoring, SCORINGS)
         self.retrain = _choice("retrain", retrain, RETRAINS)
+        if render_mode == "rgb_array":
+            # SB3's make_vec_env asks every env for rgb_array frames by default; refusing would break it.
+            # gym.make has already warned that the mode is unsupported.
+            render_mode = None
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}")
         self.render_mode = render_mode
@@ -186,6 +199,7 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
         self.device = device
         self.cache_dir = cache_dir
         self.progress = bool(progress)
+        self.persistent_classifier = bool(persistent_classifier)
 
         self.dataset = resolve_dataset(dataset, synthetic_kwargs, cache_dir)
         n_train = len(self.dataset.y_train)
@@ -255,11 +269,27 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
                 y,
                 self.n_folds,
                 rng,
-                lambda tr, pr: self._head_proba(tr, self._conv_train[pr], int(rng.integers(2**31))),
+                lambda tr, pr: self._head_proba(tr, self._conv_train[pr], int(rng.integers(2**31)), False),
                 self._probs_train,
                 self._probs_train,
             )
         self._val_metrics = self._validation_metrics()
+        self._initial_scores = (self._probs_train.copy(), dict(self._val_metrics))
+
+    def _restore_pretrained(self) -> None:
+        """Back to the state right after pre-training (Algorithm 1, line 2)."""
+        assert self.classifier is not None
+        if self.retrain == "head" and getattr(self, "_initial_scores", None) is not None:
+            # Head retraining never touches the conv trunk: restoring the head and the first scores is
+            # enough, and skips recomputing every conv feature.
+            self.classifier.set_head_state(self._pretrained_head())
+            self._refresh_head_outputs()
+            probs, val_metrics = self._initial_scores
+            self._probs_train = probs.copy()
+            self._val_metrics = dict(val_metrics)
+            return
+        self.classifier.load_state_dict(self._pretrained_state)
+        self._init_representations()
 
     def _refresh_conv_features(self) -> None:
         assert self.classifier is not None
@@ -278,19 +308,48 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
         cm = confusion_matrix(self.dataset.y_val, pred, self.num_classes)
         return {"val_accuracy": total_accuracy(self.dataset.y_val, pred), "val_macro_f1": macro_f1(cm)}
 
-    def _head_proba(self, train_idx: np.ndarray, z_predict: np.ndarray, seed: int) -> np.ndarray:
+    def _pretrained_head(self) -> dict[str, torch.Tensor]:
+        """The pre-trained classifier's dense head: where every ``head`` retraining starts."""
+        assert self.classifier is not None
+        if getattr(self, "_pretrained_head_state", None) is None:
+            model = self.classifier.clone()
+            model.load_state_dict(self._pretrained_state)
+            self._pretrained_head_state = model.get_head_state()
+        return self._pretrained_head_state
+
+    def _fit_head_from_pretrained(self, train_idx: np.ndarray, seed: int) -> None:
+        # Starting from the pre-trained head, not a random one, keeps the first dense layer (the state's
+        # feature) in the same coordinates from one episode to the next; a fresh head would hand the
+        # selector a new random basis after every retraining.
+        assert self.classifier is not None
+        self.classifier.set_head_state(self._pretrained_head())
+        self.classifier.fit_head(
+            self._conv_train[train_idx],
+            self.dataset.y_train[train_idx],
+            self._conv_val,
+            self.dataset.y_val,
+            seed=seed,
+            init="current",
+        )
+
+    def _head_proba(self, train_idx: np.ndarray, z_predict: np.ndarray, seed: int, from_pretrained: bool) -> np.ndarray:
         """Fit a throwaway head on the train images ``train_idx`` and return its probabilities for the
-        conv features ``z_predict``; the main head is restored afterwards."""
+        conv features ``z_predict``; the main head is restored afterwards. Cross-fitting folds start from a
+        random head (the pre-trained one has seen every label); the DVRL reference starts where the main
+        retraining does."""
         assert self.classifier is not None
         saved = self.classifier.get_head_state()
         try:
-            self.classifier.fit_head(
-                self._conv_train[train_idx],
-                self.dataset.y_train[train_idx],
-                self._conv_val,
-                self.dataset.y_val,
-                seed=seed,
-            )
+            if from_pretrained:
+                self._fit_head_from_pretrained(train_idx, seed)
+            else:
+                self.classifier.fit_head(
+                    self._conv_train[train_idx],
+                    self.dataset.y_train[train_idx],
+                    self._conv_val,
+                    self.dataset.y_val,
+                    seed=seed,
+                )
             return self.classifier.head_proba(z_predict)
         finally:
             self.classifier.set_head_state(saved)
@@ -308,9 +367,7 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
         assert self.classifier is not None
         ds = self.dataset
         if self.retrain == "head":
-            self.classifier.fit_head(
-                self._conv_train[kept_idx], ds.y_train[kept_idx], self._conv_val, ds.y_val, seed=seed
-            )
+            self._fit_head_from_pretrained(kept_idx, seed)
         else:
             self.classifier.fit(
                 ds.x_train[kept_idx], ds.y_train[kept_idx], ds.x_val, ds.y_val, seed=seed, strategy=self.retrain
@@ -321,7 +378,7 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
     def _reference_val_accuracy(self, episode_idx: np.ndarray, seed: int, start_state: dict | None) -> float:
         """DVRL's reference: the same retraining on every image of the episode, evaluated on val."""
         if self.retrain == "head":
-            probs = self._head_proba(episode_idx, self._conv_val, seed)
+            probs = self._head_proba(episode_idx, self._conv_val, seed, True)
         else:
             probs = self._network_proba(start_state, episode_idx, self.dataset.x_val, seed)
         return total_accuracy(self.dataset.y_val, probs.argmax(axis=1))
@@ -332,14 +389,13 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
     ) -> tuple[np.ndarray, dict[str, Any]]:
         super().reset(seed=seed)
         options = options or {}
-        unknown = set(options) - {"reset_classifier"}
+        unknown = set(options) - set(RESET_OPTIONS)
         if unknown:
-            raise ValueError(f"unknown reset option(s) {sorted(unknown)}; supported: ['reset_classifier']")
+            raise ValueError(f"unknown reset option(s) {sorted(unknown)}; supported: {list(RESET_OPTIONS)}")
         self._ensure_classifier()
         assert self.classifier is not None
-        if options.get("reset_classifier"):
-            self.classifier.load_state_dict(self._pretrained_state)
-            self._init_representations()
+        if options.get("reset_classifier") or (not self.persistent_classifier and self.episode_count > 0):
+            self._restore_pretrained()
 
         n_train = len(self.dataset.y_train)
         self._order = self.np_random.permutation(n_train)[: self.episode_size].astype(np.int64)
@@ -359,6 +415,7 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
         self._n_kept = 0
         self._t = 0
         self._done = False
+        self._frozen = bool(options.get("freeze_classifier", False))
         return self._observe(0), {"sample_index": int(self._order[0])}
 
     def _observe(self, t: int) -> np.ndarray:
@@ -412,19 +469,19 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
         probs_before = self._probs_train[order].copy()
         start_state = self.classifier.state_dict() if self.retrain != "head" else None
 
-        retrained = len(kept_idx) > 0
+        retrained = len(kept_idx) > 0 and not self._frozen
         if retrained:
             self._train_main(kept_idx, int(seeds[1]))  # also rescores every train image
             probs_full = self._probs_train[order]
         if not retrained:
-            # Nothing to retrain on: the classifier is unchanged and so are its scores.
+            # Nothing to retrain on, or a frozen episode: the classifier is unchanged and so are its scores.
             probs = probs_before
         elif self.scoring == "cross_fit":
 
             def fit_predict(tr: np.ndarray, pr: np.ndarray) -> np.ndarray:
                 fold_seed = int(fold_rng.integers(2**31))
                 if self.retrain == "head":
-                    return self._head_proba(order[tr], self._conv_train[order[pr]], fold_seed)
+                    return self._head_proba(order[tr], self._conv_train[order[pr]], fold_seed, False)
                 return self._network_proba(start_state, order[tr], ds.x_train[order[pr]], fold_seed)
 
             probs = cross_fitted_probabilities(kept, y, self.n_folds, fold_rng, fit_predict, probs_full, probs_before)
@@ -499,6 +556,7 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
                 "n_kept": self._n_kept,
                 "t": self._t,
                 "done": self._done,
+                "frozen": self._frozen,
                 "step_rewards": self._step_rewards.copy(),
                 "episode_label_probs": self._episode_label_probs.copy(),
                 "episode_features": self._episode_features.copy(),
@@ -527,6 +585,8 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
         assert self.classifier is not None
         self.classifier.load_state_dict(state["classifier"])
         self._pretrained_state = state["pretrained_classifier"]
+        self._pretrained_head_state = None
+        self._initial_scores = None
         if self.retrain != "head":
             self._refresh_conv_features()
         self._refresh_head_outputs()
@@ -545,6 +605,7 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
         self._n_kept = int(ep["n_kept"])
         self._t = int(ep["t"])
         self._done = bool(ep["done"])
+        self._frozen = bool(ep.get("frozen", False))
         self._step_rewards = ep["step_rewards"].copy()
         self._episode_label_probs = ep["episode_label_probs"].copy()
         self._episode_features = ep["episode_features"].copy()

@@ -90,3 +90,14 @@ def test_sb3_dummy_and_subproc_vec_envs_deliver_terminal_info(tiny_npz):
         assert info["kept"].all()
     np.testing.assert_allclose(a["sample_rewards"], b["sample_rewards"])
     assert a["reward"] == pytest.approx(b["reward"])
+
+
+def test_sb3_make_vec_env_works_out_of_the_box(tiny_npz):
+    from stable_baselines3.common.env_util import make_vec_env
+
+    venv = make_vec_env("FERSelect-v0", n_envs=1, env_kwargs={"dataset": tiny_npz, "classifier_config": TINY})
+    try:
+        obs = venv.reset()
+        assert obs.shape == (1, *venv.observation_space.shape)
+    finally:
+        venv.close()

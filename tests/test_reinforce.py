@@ -46,7 +46,7 @@ def test_update_moves_keep_probability_toward_positive_reward_whatever_the_actio
 
 
 def test_policy_loss_is_the_hand_computed_weighted_log_likelihood():
-    model = _model(normalize_advantage=False, max_grad_norm=1e9)
+    model = _model(reward_scaling="none", max_grad_norm=1e9, policy_kwargs={"normalize_observations": False})
     rng = np.random.default_rng(0)
     obs = rng.normal(size=(6, 4)).astype(np.float32)
     actions = np.array([1, 0, 1, 1, 0, 0])

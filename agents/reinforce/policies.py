@@ -21,6 +21,15 @@ class SelectorPolicy(BasePolicy):
     :param activation_fn: activation between layers (ReLU in §4.4.1)
     :param optimizer_class: optimiser class
     :param optimizer_kwargs: extra optimiser arguments
+    :param normalize_observations: standardise each input with running mean and variance, updated by the
+        algorithm from every finished episode (:meth:`update_normalizer`) and saved with the policy. The
+        env's features are unbounded ReLU activations next to probabilities in [0, 1]; without this the
+        first layer sees the label-probability column at a scale hundreds of times smaller.
+    :param feature_dim: F when the observation starts with FERSelect-v0's ``[feature (F), mean kept feature
+        (F)]``. The mean block is then standardised with the feature block's statistics: both are in the
+        same units, while the mean's own variance within a pass is tiny, so its own statistics would turn
+        the drift of the kept mean between passes into inputs of ±10 on every one of its F dimensions.
+        :class:`~agents.REINFORCE` fills it in from the env's ``feature_dim`` attribute when present.
     """
 
     def __init__(
@@ -32,6 +41,8 @@ class SelectorPolicy(BasePolicy):
         activation_fn: type[nn.Module] = nn.ReLU,
         optimizer_class: type[th.optim.Optimizer] = th.optim.Adam,
         optimizer_kwargs: dict[str, Any] | None = None,
+        normalize_observations: bool = True,
+        feature_dim: int | None = None,
     ) -> None:
         if not isinstance(action_space, spaces.Discrete) or action_space.n != 2 or action_space.start != 0:
             raise ValueError(f"SelectorPolicy needs a Discrete(2) action space, got {action_space}")
@@ -53,16 +64,56 @@ class SelectorPolicy(BasePolicy):
             width = hidden
         layers.append(nn.Linear(width, 1))
         self.net = nn.Sequential(*layers)
+        self.normalize_observations = bool(normalize_observations)
+        n_in = int(observation_space.shape[0])
+        if feature_dim is not None and not 0 < 2 * int(feature_dim) <= n_in:
+            raise ValueError(f"feature_dim={feature_dim} does not fit a {n_in}-dimensional observation")
+        self.feature_dim = None if feature_dim is None else int(feature_dim)
+        self.register_buffer("obs_mean", th.zeros(n_in))
+        self.register_buffer("obs_var", th.ones(n_in))
+        self.register_buffer("obs_count", th.zeros(()))
         self.optimizer = self.optimizer_class(self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()
-        data.update(net_arch=self.net_arch, activation_fn=self.activation_fn)
+        data.update(
+            net_arch=self.net_arch,
+            activation_fn=self.activation_fn,
+            normalize_observations=self.normalize_observations,
+            feature_dim=self.feature_dim,
+        )
         return data
+
+    @th.no_grad()
+    def update_normalizer(self, obs: th.Tensor) -> None:
+        """Merge a batch of observations into the running mean and variance (Chan et al.'s parallel update)."""
+        if not self.normalize_observations or len(obs) == 0:
+            return
+        obs = obs.float().to(self.obs_mean.device)
+        n_b = float(len(obs))
+        mean_b = obs.mean(0)
+        var_b = obs.var(0, unbiased=False)
+        n_a = float(self.obs_count)
+        total = n_a + n_b
+        delta = mean_b - self.obs_mean
+        self.obs_mean += delta * (n_b / total)
+        self.obs_var.copy_((self.obs_var * n_a + var_b * n_b + delta.pow(2) * (n_a * n_b / total)) / total)
+        self.obs_count.fill_(total)
+        if self.feature_dim is not None:
+            f = self.feature_dim
+            self.obs_mean[f : 2 * f] = self.obs_mean[:f]
+            self.obs_var[f : 2 * f] = self.obs_var[:f]
+
+    def normalize(self, obs: th.Tensor) -> th.Tensor:
+        """The network's input: standardised and clipped to ±10 once statistics exist, raw before."""
+        obs = obs.float()
+        if not self.normalize_observations or float(self.obs_count) == 0:
+            return obs
+        return ((obs - self.obs_mean) / th.sqrt(self.obs_var + 1e-8)).clamp(-10.0, 10.0)
 
     def keep_logit(self, obs: th.Tensor) -> th.Tensor:
         """``DNN(F(s))`` of Eq. 1, one logit per observation."""
-        return self.net(obs.float()).squeeze(-1)
+        return self.net(self.normalize(obs)).squeeze(-1)
 
     def keep_probability(self, obs: th.Tensor) -> th.Tensor:
         """``π(a=1 | s)`` (Eq. 1)."""

@@ -28,6 +28,40 @@ def selection_advantages(sample_rewards: np.ndarray, actions: np.ndarray, keep_p
     return (np.asarray(actions, np.float64) - np.asarray(keep_probs, np.float64)) * np.asarray(sample_rewards)
 
 
+REWARD_SCALINGS: tuple[str, ...] = ("balanced", "sign", "std", "none")
+
+
+def scale_sample_rewards(sample_rewards: np.ndarray, scaling: str) -> np.ndarray:
+    """Rescale per-image rewards ``R_i`` before they weight the log-probabilities (Eq. 6).
+
+    Every option multiplies each ``R_i`` by a positive factor, so the sign of every image's reward, and
+    with it the optimum of Eq. 3 (keep exactly the images with ``R_i > 0``), is unchanged. They differ in
+    how the images share the network's capacity:
+
+    * ``"std"``: divide by the episode's standard deviation of ``R`` (plain REINFORCE with a normalised
+      advantage). Under 30 % label noise a clean image carries ``R ≈ +0.6`` and a mislabelled one
+      ``R ≈ -0.05``, so the "keep" direction outweighs the "remove" one by two orders of magnitude and the
+      selector drifts to keeping everything.
+    * ``"balanced"``: divide positive rewards by their mean and negative rewards by the mean of their
+      magnitude. Each image then pulls with a weight of order one in its own direction, as in a weighted
+      classification of "keep" against "remove".
+    * ``"none"``: use ``R_i`` as it is.
+    """
+    r = np.asarray(sample_rewards, dtype=np.float64)
+    if scaling == "none" or r.size == 0:
+        return r.copy()
+    if scaling == "std":
+        return r / (r.std() + 1e-8)
+    if scaling in ("balanced", "sign"):
+        out = np.zeros_like(r)
+        for mask in (r > 0, r < 0):
+            if mask.any():
+                group_weight = r.size / (2.0 * mask.sum()) if scaling == "balanced" else 1.0
+                out[mask] = group_weight * r[mask] / (np.abs(r[mask]).mean() + 1e-8)
+        return out
+    raise ValueError(f"reward_scaling must be one of {REWARD_SCALINGS}, got {scaling!r}")
+
+
 def reward_to_go(rewards: np.ndarray, gamma: float) -> np.ndarray:
     """``G_t = Σ_{k>=t} γ^{k-t} r_k`` for an env without per-image rewards."""
     out = np.zeros(len(rewards), dtype=np.float64)
@@ -47,18 +81,20 @@ class REINFORCE(BaseAlgorithm):
 
     Each finished episode gives one update. On FERSelect-v0 the terminal ``info["sample_rewards"]`` holds
     ``R_i`` for every decision; the advantage of decision i is ``(a_i − p_i) · R_i`` (see
-    :func:`selection_advantages`), scaled by the standard deviation of ``R`` over the episode when
-    ``normalize_advantage``. On other Discrete(2) envs (no ``sample_rewards``) the advantage is the
-    reward-to-go minus its episode mean. The update is one pass over the episode in gradient-clipped
-    minibatches: the calibration prototype saw several passes over one episode swing the keep fraction
-    between all and none.
+    :func:`selection_advantages`), with ``R_i`` rescaled by ``reward_scaling``. On other Discrete(2) envs
+    (no ``sample_rewards``) the advantage is the reward-to-go minus its episode mean. The update is
+    ``n_epochs`` passes over the episode in gradient-clipped minibatches. :meth:`pretrain` runs the
+    paper's selector pre-training against the fixed classifier (§3.3).
 
     :param policy: ``"MlpPolicy"`` (the paper's 5-layer selector) or a policy class
     :param env: the environment (a Gymnasium env, a VecEnv, or an id string)
     :param learning_rate: Adam learning rate (constant or schedule)
     :param batch_size: minibatch size of the single pass over each finished episode
     :param gamma: discount for the reward-to-go fallback
-    :param normalize_advantage: scale advantages by the std of the episode's rewards
+    :param reward_scaling: how ``R_i`` is rescaled before weighting the log-probabilities:
+        ``"balanced"`` (default), ``"std"`` or ``"none"``; see :func:`scale_sample_rewards`. On envs without
+        per-image rewards, anything but ``"none"`` divides the centred reward-to-go by its std.
+    :param n_epochs: passes over each finished episode
     :param max_grad_norm: gradient clipping
     :param ent_coef: entropy bonus coefficient
     :param policy_kwargs: extra policy arguments (e.g. ``net_arch``)
@@ -80,7 +116,8 @@ class REINFORCE(BaseAlgorithm):
         learning_rate: float | Schedule = 1e-3,
         batch_size: int = 256,
         gamma: float = 1.0,
-        normalize_advantage: bool = True,
+        reward_scaling: str = "balanced",
+        n_epochs: int = 1,
         max_grad_norm: float = 0.5,
         ent_coef: float = 0.0,
         policy_kwargs: dict[str, Any] | None = None,
@@ -106,19 +143,43 @@ class REINFORCE(BaseAlgorithm):
         )
         self.batch_size = batch_size
         self.gamma = gamma
-        self.normalize_advantage = normalize_advantage
+        if reward_scaling not in REWARD_SCALINGS:
+            raise ValueError(f"reward_scaling must be one of {REWARD_SCALINGS}, got {reward_scaling!r}")
+        if int(n_epochs) < 1:
+            raise ValueError(f"n_epochs must be >= 1, got {n_epochs}")
+        self.reward_scaling = reward_scaling
+        self.n_epochs = int(n_epochs)
         self.max_grad_norm = max_grad_norm
         self.ent_coef = ent_coef
         self._n_updates = 0
+        self.pretrain_history: list[dict[str, float]] = []
         if _init_setup_model:
             self._setup_model()
 
     def _setup_model(self) -> None:
         self._setup_lr_schedule()
         self.set_random_seed(self.seed)
+        kwargs = dict(self.policy_kwargs)
+        if issubclass(self.policy_class, SelectorPolicy) and "feature_dim" not in kwargs:
+            kwargs["feature_dim"] = self._env_feature_dim()
+            # Saved with the model, so that a loaded model keeps the same normalisation without an env.
+            self.policy_kwargs["feature_dim"] = kwargs["feature_dim"]
         self.policy = self.policy_class(  # type: ignore[assignment]
-            self.observation_space, self.action_space, self.lr_schedule, **self.policy_kwargs
+            self.observation_space, self.action_space, self.lr_schedule, **kwargs
         ).to(self.device)
+
+    def _env_feature_dim(self) -> int | None:
+        """FERSelect-v0's feature size F when the env is one (its observation starts with two F-blocks)."""
+        if self.env is None:
+            return None
+        try:
+            value = self.env.get_attr("feature_dim")[0]
+        except AttributeError:
+            return None
+        shape = self.observation_space.shape
+        if isinstance(value, int) and shape is not None and len(shape) == 1 and 0 < 2 * value <= shape[0]:
+            return value
+        return None
 
     def train_on_episode(self, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray, info: dict) -> dict:
         """One policy-gradient step on a finished episode (Algorithm 1, line 15); returns its statistics."""
@@ -127,24 +188,22 @@ class REINFORCE(BaseAlgorithm):
         update_learning_rate(self.policy.optimizer, learning_rate)
         obs_t = th.as_tensor(obs, device=self.device).float()
         act_t = th.as_tensor(actions, device=self.device)
+        self.policy.update_normalizer(obs_t)
         with th.no_grad():
             keep_probs = self.policy.keep_probability(obs_t).cpu().numpy()
         sample_rewards = info.get("sample_rewards")
         if sample_rewards is not None and len(sample_rewards) == len(actions):
-            r = np.asarray(sample_rewards, dtype=np.float64)
+            r = scale_sample_rewards(sample_rewards, self.reward_scaling)
             adv = selection_advantages(r, actions, keep_probs)
-            scale = r.std() if self.normalize_advantage and len(r) > 1 else 1.0
         else:
             g = reward_to_go(np.asarray(rewards, np.float64), self.gamma)
             adv = g - g.mean() if len(g) > 1 else g
-            scale = adv.std() if self.normalize_advantage and len(adv) > 1 else 1.0
-        adv = adv / (scale + 1e-8)
+            if self.reward_scaling != "none" and len(adv) > 1:
+                adv = adv / (adv.std() + 1e-8)
         adv_t = th.as_tensor(adv, device=self.device).float()
-        # One pass over the episode in shuffled minibatches: enough steps to learn from a 5,000-image pass,
-        # never several passes over the same rewards (those made the keep fraction swing, see the docstring).
-        order = th.randperm(len(actions), device=self.device)
+        order = th.cat([th.randperm(len(actions), device=self.device) for _ in range(self.n_epochs)])
         losses, entropies = [], []
-        for start in range(0, len(actions), self.batch_size):
+        for start in range(0, len(order), self.batch_size):
             idx = order[start : start + self.batch_size]
             log_prob = self.policy.log_prob(obs_t[idx], act_t[idx])
             entropy = self.policy.entropy(obs_t[idx]).mean()
@@ -168,6 +227,65 @@ class REINFORCE(BaseAlgorithm):
             if key in info:
                 stats[f"env/{key}"] = float(info[key])
         return stats
+
+    def pretrain(self: SelfREINFORCE, episodes: int, progress_bar: bool = False) -> SelfREINFORCE:
+        """Pre-train the selector against the fixed pre-trained classifier (§3.3), before :meth:`learn`.
+
+        Each round resets every env with ``options={"freeze_classifier": True}`` (FERSelect-v0 then skips
+        the retraining and scores the pass with the classifier as it stands), runs one pass per env with the
+        current policy, and makes one update per finished pass, exactly as in :meth:`learn`. The rewards
+        of these episodes are stationary, so the selector can learn which images the fixed classifier
+        disbelieves before its own choices start to move the classifier. ``self.pretrain_history`` gets
+        one dict of scalars per pass. Timesteps spent here do not count towards ``learn``'s total.
+        """
+        if int(episodes) < 0:
+            raise ValueError(f"episodes must be >= 0, got {episodes}")
+        if self.env is None:
+            raise ValueError("pretrain needs an environment: pass env= to the constructor or call set_env()")
+        env = self.env
+        n_envs = env.num_envs
+        rounds = -(-int(episodes) // n_envs)
+        bar = None
+        if progress_bar:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=rounds * n_envs, desc="pretrain selector", unit="episode")
+        try:
+            for _ in range(rounds):
+                env.set_options({"freeze_classifier": True})
+                obs = env.reset()
+                buffers: list[dict[str, list]] = [{"obs": [], "actions": [], "rewards": []} for _ in range(n_envs)]
+                finished = np.zeros(n_envs, dtype=bool)
+                # Envs whose pass ends early keep stepping (auto-reset, unfrozen) until every env is done;
+                # those extra steps are discarded.
+                while not finished.all():
+                    self.policy.set_training_mode(False)
+                    with th.no_grad():
+                        actions = self.policy(obs_as_tensor(obs, self.device)).cpu().numpy()
+                    new_obs, rewards, dones, infos = env.step(actions)
+                    for i in np.flatnonzero(~finished):
+                        buffers[i]["obs"].append(np.array(obs[i]))
+                        buffers[i]["actions"].append(int(actions[i]))
+                        buffers[i]["rewards"].append(float(rewards[i]))
+                        if dones[i]:
+                            finished[i] = True
+                            stats = self.train_on_episode(
+                                np.stack(buffers[i]["obs"]),
+                                np.array(buffers[i]["actions"]),
+                                np.array(buffers[i]["rewards"]),
+                                infos[i],
+                            )
+                            self.pretrain_history.append(stats)
+                            if bar is not None:
+                                bar.update(1)
+                    obs = new_obs
+        finally:
+            if bar is not None:
+                bar.close()
+            env.set_options({})
+        # The next learn() must start from a fresh, unfrozen reset.
+        self._last_obs = None  # type: ignore[assignment]
+        return self
 
     def learn(
         self: SelfREINFORCE,

@@ -1,4 +1,5 @@
-"""Datasets: the `FERDataset` container, the synthetic renderer and the noise injectors."""
+"""Datasets: the `FERDataset` container, the synthetic renderer, the noise injectors and the real-dataset
+loaders (FER2013, RAF-DB, ExpW, image folders) with face cropping and FER+ reference helpers."""
 
 from fer_select_env.data.dataset import (
     FER2013_CLASS_NAMES,
@@ -9,6 +10,30 @@ from fer_select_env.data.dataset import (
     NOISE_NO_FACE,
     FERDataset,
     noise_kind_name,
+)
+from fer_select_env.data.faces import (
+    FaceDetector,
+    crop_face,
+    haar_cascade_path,
+    haar_face_detector,
+    make_face_noise_dataset,
+)
+from fer_select_env.data.ferplus import (
+    FERPLUS_COLUMNS,
+    FERPLUS_TO_FER2013,
+    ferplus_disagreement,
+    ferplus_majority,
+    reference_noise_report,
+)
+from fer_select_env.data.loaders import (
+    RAFDB_TO_FER2013,
+    LoaderWarning,
+    load_expw,
+    load_fer2013,
+    load_image_folder,
+    load_rafdb,
+    seeded_split,
+    split_sizes,
 )
 from fer_select_env.data.noise import (
     FER_CONFUSION_MATRIX,
@@ -33,6 +58,8 @@ __all__ = [
     "ACTION_UNITS",
     "EMOTION_AU_PROTOTYPES",
     "FER2013_CLASS_NAMES",
+    "FERPLUS_COLUMNS",
+    "FERPLUS_TO_FER2013",
     "FER_CONFUSION_MATRIX",
     "HALF_FACE_MODES",
     "HALF_FACE_SIDES",
@@ -41,15 +68,31 @@ __all__ = [
     "NOISE_KIND_NAMES",
     "NOISE_LABEL_FLIPPED",
     "NOISE_NO_FACE",
+    "RAFDB_TO_FER2013",
     "SCENARIOS",
     "FERDataset",
+    "FaceDetector",
     "HalfFaces",
+    "LoaderWarning",
+    "crop_face",
+    "ferplus_disagreement",
+    "ferplus_majority",
     "flip_labels_confusion",
     "flip_labels_symmetric",
+    "haar_cascade_path",
+    "haar_face_detector",
+    "load_expw",
+    "load_fer2013",
+    "load_image_folder",
+    "load_rafdb",
+    "make_face_noise_dataset",
     "make_half_faces",
     "make_no_face_images",
     "make_synthetic_dataset",
     "noise_kind_name",
+    "reference_noise_report",
     "render_faces",
     "sample_action_units",
+    "seeded_split",
+    "split_sizes",
 ]
