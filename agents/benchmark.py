@@ -1,0 +1,295 @@
+"""The benchmark engine behind ``examples/benchmark.py``: learn a selection, train the final classifier on
+it with one protocol for every agent (early stopping on val), evaluate on test, write ``results.json``.
+
+Ground truth (``noise_train``) feeds only the detection metrics and the ``oracle`` ceiling.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agents.rl_selection import RLSettings, ppo_selector, reinforce_selector
+from agents.selection import Selection
+from fer_select_env import __version__
+from fer_select_env.classifier import ClassifierConfig, EmotionClassifier
+from fer_select_env.data.dataset import NOISE_CLEAN, FERDataset
+from fer_select_env.metrics import classification_summary, keep_probability_by_noise_kind, removal_scores
+
+RL_AGENTS: tuple[str, ...] = ("reinforce", "reinforce_paper", "ppo")
+BASELINE_AGENTS: tuple[str, ...] = ("keep_all", "feng", "predicted_neq_given", "small_loss", "cleanlab", "oracle")
+AGENT_NAMES: tuple[str, ...] = ("keep_all", "reinforce", "reinforce_paper", "ppo", *BASELINE_AGENTS[1:])
+DEFAULT_AGENTS: tuple[str, ...] = ("keep_all", "reinforce", "ppo")
+RESULTS_FORMAT = 1
+
+
+@dataclass
+class BenchmarkSettings:
+    """Everything that sizes a benchmark run.
+
+    :param rl: budget and hyperparameters of the RL selectors
+    :param classifier_config: the embedded classifier and the final classifier (same architecture)
+    :param final_max_epochs: epoch cap of the final training (``None``: the config's ``max_epochs``)
+    """
+
+    rl: RLSettings = field(default_factory=RLSettings)
+    classifier_config: ClassifierConfig = field(default_factory=ClassifierConfig)
+    final_max_epochs: int | None = None
+    device: str = "cpu"
+    cache_dir: str | os.PathLike | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        rl = {k: v for k, v in asdict(self.rl).items() if k not in ("classifier_config", "cache_dir")}
+        return {
+            "rl": rl,
+            "classifier_config": self.classifier_config.to_dict(),
+            "final_max_epochs": self.final_max_epochs,
+            "device": self.device,
+        }
+
+
+def check_agent_names(names: Sequence[str]) -> list[str]:
+    """The names as a list, or a ValueError naming the unknown ones and listing the valid ones."""
+    names = [n.strip() for n in names if n.strip()]
+    if not names:
+        raise ValueError(f"no agent given; choose from {', '.join(AGENT_NAMES)}")
+    unknown = [n for n in names if n not in AGENT_NAMES]
+    if unknown:
+        raise ValueError(f"unknown agent(s) {', '.join(unknown)}; choose from {', '.join(AGENT_NAMES)}")
+    return names
+
+
+def select(name: str, dataset: FERDataset, seed: int, settings: BenchmarkSettings) -> Selection:
+    """Run one selector by its benchmark name."""
+    check_agent_names([name])
+    rl = settings.rl
+    rl.classifier_config = settings.classifier_config
+    rl.device = settings.device
+    rl.cache_dir = settings.cache_dir
+    if name == "reinforce":
+        return reinforce_selector("label_aware")(dataset, seed=seed, settings=rl)
+    if name == "reinforce_paper":
+        return reinforce_selector("paper")(dataset, seed=seed, settings=rl)
+    if name == "ppo":
+        return ppo_selector(dataset, seed=seed, settings=rl)
+    from agents.baselines import BASELINES
+
+    return BASELINES[name](
+        dataset,
+        seed=seed,
+        config=settings.classifier_config,
+        device=settings.device,
+        cache_dir=settings.cache_dir,
+        classifier_seed=seed,
+    )
+
+
+def final_training(
+    dataset: FERDataset, kept: np.ndarray, seed: int, settings: BenchmarkSettings, progress: bool = False
+) -> tuple[EmotionClassifier, dict[str, Any]]:
+    """The protocol shared by every agent: a fresh classifier trained from scratch on the kept images with
+    early stopping on val, then evaluated once on test."""
+    kept = np.asarray(kept, dtype=bool)
+    clf = EmotionClassifier.for_dataset(dataset, settings.classifier_config, device=settings.device, seed=seed)
+    report = clf.fit(
+        dataset.x_train[kept],
+        dataset.y_train[kept],
+        dataset.x_val,
+        dataset.y_val,
+        seed=seed,
+        strategy="scratch",
+        max_epochs=settings.final_max_epochs,
+        progress=progress,
+    )
+    pred = clf.predict(dataset.x_test)
+    summary = classification_summary(dataset.y_test, pred, dataset.num_classes, dataset.class_labels)
+    summary["final_training"] = report.to_dict()
+    return clf, summary
+
+
+def run_one(name: str, dataset: FERDataset, seed: int, settings: BenchmarkSettings) -> dict[str, Any]:
+    """One agent, one seed: selection, final training, test metrics (one ``runs`` entry of results.json)."""
+    started = time.perf_counter()
+    selection = select(name, dataset, seed, settings)
+    selected_seconds = time.perf_counter() - started
+    _, test = final_training(dataset, selection.kept, seed, settings)
+    run: dict[str, Any] = {
+        "seed": int(seed),
+        "test_accuracy": test["accuracy"],
+        "test_average_accuracy": test["average_accuracy"],
+        "test_macro_f1": test["macro_f1"],
+        "test_per_class_accuracy": test["per_class_accuracy"],
+        "test_confusion_matrix": test["confusion_matrix"],
+        "kept_fraction": selection.kept_fraction,
+        "removal_precision": None,
+        "removal_recall": None,
+        "removal_f1": None,
+        "keep_probability_by_noise_kind": None,
+        "selection_seconds": selected_seconds,
+        "wall_seconds": time.perf_counter() - started,
+        "history": selection.history,
+        "info": _jsonable(selection.info),
+    }
+    if dataset.noise_train is not None:
+        noisy = dataset.noise_train != NOISE_CLEAN
+        run.update(removal_scores(selection.kept, noisy))
+        run["keep_probability_by_noise_kind"] = keep_probability_by_noise_kind(
+            selection.keep_probability, dataset.noise_train
+        )
+    votes = dataset.extras.get("ferplus_votes")
+    if votes is not None:
+        from fer_select_env.data.ferplus import ferplus_disagreement, reference_noise_report
+
+        run["ferplus_reference"] = reference_noise_report(selection.kept, ferplus_disagreement(dataset.y_train, votes))
+    return run
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def library_versions() -> dict[str, str]:
+    import gymnasium
+    import stable_baselines3
+    import torch
+
+    return {
+        "python": platform.python_version(),
+        "fer_select": __version__,
+        "torch": torch.__version__,
+        "gymnasium": gymnasium.__version__,
+        "stable_baselines3": stable_baselines3.__version__,
+        "numpy": np.__version__,
+    }
+
+
+def run_benchmark(
+    dataset: FERDataset,
+    agents: Sequence[str],
+    seeds: Sequence[int],
+    settings: BenchmarkSettings,
+    *,
+    dataset_name: str = "",
+    out: str | os.PathLike | None = None,
+    on_run: Callable[[str, dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Every agent on every seed; ``results.json`` is rewritten after each run so that an interrupted
+    benchmark keeps what it finished, and runs already in an existing ``out`` file are not repeated."""
+    agents = check_agent_names(agents)
+    if "oracle" in agents and dataset.noise_train is None:
+        raise ValueError("agent 'oracle' needs ground truth: the dataset has no noise_train array")
+    results: dict[str, Any] = {
+        "meta": {
+            "format": RESULTS_FORMAT,
+            "command": " ".join(sys.argv),
+            "dataset": dataset_name,
+            "dataset_fingerprint": dataset.fingerprint(),
+            "n_train": len(dataset.y_train),
+            "n_val": len(dataset.y_val),
+            "n_test": len(dataset.y_test),
+            "class_names": list(dataset.class_labels),
+            "agents": list(agents),
+            "seeds": [int(s) for s in seeds],
+            "settings": settings.to_dict(),
+            "versions": library_versions(),
+        },
+        "agents": {name: {"runs": []} for name in agents},
+    }
+    previous = _load_previous(out, dataset.fingerprint())
+    for name in agents:
+        for seed in seeds:
+            done = [r for r in previous.get(name, {}).get("runs", []) if r["seed"] == int(seed)]
+            run = done[0] if done else run_one(name, dataset, int(seed), settings)
+            results["agents"][name]["runs"].append(run)
+            if out is not None:
+                write_results(results, out)
+            if on_run is not None:
+                on_run(name, run)
+    return results
+
+
+def _load_previous(out: str | os.PathLike | None, fingerprint: str) -> dict[str, Any]:
+    if out is None or not Path(out).is_file():
+        return {}
+    try:
+        previous = json.loads(Path(out).read_text())
+    except json.JSONDecodeError:
+        return {}
+    if previous.get("meta", {}).get("dataset_fingerprint") != fingerprint:
+        return {}
+    return previous.get("agents", {})
+
+
+def write_results(results: dict[str, Any], path: str | os.PathLike) -> None:
+    """Write ``results.json`` atomically (a Ctrl-C never leaves half a file)."""
+    from fer_select_env.cache import atomic_write_bytes
+
+    atomic_write_bytes(Path(path), json.dumps(_jsonable(results), indent=1, allow_nan=True).encode())
+
+
+def _mean_std(values: list[float | None]) -> str:
+    vals = [v for v in values if v is not None and not np.isnan(v)]
+    if not vals:
+        return "n/a"
+    if len(vals) == 1:
+        return f"{100 * vals[0]:.1f}"
+    return f"{100 * np.mean(vals):.1f} ± {100 * np.std(vals):.1f}"
+
+
+def format_table(results: dict[str, Any]) -> str:
+    """Table 4-style summary (per-class accuracy, average accuracy, macro-F1) plus selection and Table 5
+    figures, mean ± std over seeds, in percent."""
+    names = results["meta"]["class_names"]
+    header = ["agent", *names, "avg acc", "acc", "macro-F1", "kept", "rem P", "rem R", "rem F1", "wall s"]
+    rows = [header]
+    kinds: list[str] = []
+    for name, block in results["agents"].items():
+        runs = block["runs"]
+        if not runs:
+            continue
+        row = [name]
+        row += [_mean_std([r["test_per_class_accuracy"][c] for r in runs]) for c in names]
+        for key in ("test_average_accuracy", "test_accuracy", "test_macro_f1", "kept_fraction"):
+            row.append(_mean_std([r[key] for r in runs]))
+        for key in ("removal_precision", "removal_recall", "removal_f1"):
+            row.append(_mean_std([r[key] for r in runs]))
+        row.append(f"{np.mean([r['wall_seconds'] for r in runs]):.0f}")
+        rows.append(row)
+        for r in runs:
+            for kind in r["keep_probability_by_noise_kind"] or {}:
+                if kind not in kinds:
+                    kinds.append(kind)
+    lines = _align(rows)
+    if kinds:
+        rows5 = [["agent", *[f"P(keep|{k})" for k in kinds]]]
+        for name, block in results["agents"].items():
+            runs = block["runs"]
+            if runs:
+                rows5.append(
+                    [name]
+                    + [_mean_std([(r["keep_probability_by_noise_kind"] or {}).get(k) for r in runs]) for k in kinds]
+                )
+        lines += ["", *_align(rows5)]
+    return "\n".join(lines)
+
+
+def _align(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    return ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]

@@ -1,0 +1,83 @@
+"""Stable-Baselines3's PPO, unmodified, on FERSelect-v0: the settings that learn, and why.
+
+    python examples/train_ppo.py
+    python examples/train_ppo.py --data FILE.npz --episodes 20 --tensorboard-log runs/
+
+Beware of SB3's defaults here. With the terminal Eq. 3 reward, ``gamma=0.99`` discounts the reward by
+0.99^4999 ≈ 1e-22 at the first of 5,000 decisions, and ``n_steps=2048`` cuts a pass into pieces whose
+value is bootstrapped. This example uses the dense ``reward="per_step"`` instead: decision i earns
+``a_i·R_i`` with R_i (Eq. 2) from the classifier as it stood when the pass began, so each reward belongs
+to one decision and the honest discount is ``gamma=0``. The settings are the benchmark's
+(``agents.rl_selection.PPO_KWARGS``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import torch as th
+from stable_baselines3 import PPO
+from stable_baselines3.common.monitor import Monitor
+
+import fer_select_env  # noqa: F401  (registers FERSelect-v0)
+from agents.benchmark import BenchmarkSettings, final_training
+from agents.rl_selection import PPO_KWARGS, EpisodeHistory, selection_pass
+from fer_select_env.metrics import removal_scores
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", default=None, help="an .npz file in the FERDataset format (default: synthetic)")
+    parser.add_argument("--episodes", type=int, default=20, help="passes over the training set (default 20)")
+    parser.add_argument("--learning-rate", type=float, default=3e-4)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--tensorboard-log", default="runs", help="TensorBoard directory (default: runs)")
+    parser.add_argument("--save", default="ppo_selector.zip")
+    parser.add_argument("--progress", action="store_true")
+    args = parser.parse_args(argv)
+    if args.data is not None and not Path(args.data).is_file():
+        parser.error(f"--data: no such file: {args.data}")
+
+    env = gym.make(
+        "FERSelectLabelAware-v0",
+        dataset=args.data,
+        reward="per_step",
+        persistent_classifier=False,
+        classifier_seed=args.seed,
+        progress=args.progress,
+    )
+    n_images = env.unwrapped.episode_size
+    model = PPO(
+        "MlpPolicy",
+        Monitor(env),
+        learning_rate=args.learning_rate,
+        n_steps=min(2048, n_images),
+        batch_size=min(PPO_KWARGS["batch_size"], n_images),
+        seed=args.seed,
+        tensorboard_log=args.tensorboard_log,
+        **{k: v for k, v in PPO_KWARGS.items() if k != "batch_size"},
+    )
+    history = EpisodeHistory()
+    model.learn(args.episodes * n_images, callback=history, progress_bar=args.progress)
+    model.save(args.save)
+
+    def keep_probability(obs: np.ndarray) -> float:
+        with th.no_grad():
+            return float(model.policy.get_distribution(th.as_tensor(obs[None])).distribution.probs[0, 1])
+
+    selection = selection_pass(env.unwrapped, keep_probability, args.seed)
+    dataset = env.unwrapped.dataset
+    _, test = final_training(dataset, selection.kept, args.seed, BenchmarkSettings(), progress=args.progress)
+    print(f"kept {selection.kept_fraction:.3f} of the training images; test macro-F1 {test['macro_f1']:.3f}")
+    if dataset.noise_train is not None:
+        print(f"removal F1 {removal_scores(selection.kept, dataset.noise_train != 0)['removal_f1']:.3f}")
+    print(f"PPO saved to {args.save}; TensorBoard logs in {args.tensorboard_log}/")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

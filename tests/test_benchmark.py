@@ -1,0 +1,178 @@
+"""The benchmark engine and examples/benchmark.py end to end on a tiny npz, including its error paths."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import make_blob_dataset
+
+from agents.benchmark import AGENT_NAMES, BenchmarkSettings, check_agent_names, final_training, format_table
+from agents.rl_selection import RLSettings
+from fer_select_env.classifier import ClassifierConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "examples"))
+import benchmark as benchmark_cli  # noqa: E402
+
+TINY = {"width": 4, "feature_dim": 16, "max_epochs": 3, "min_epochs": 1, "head_batch_size": 32, "head_max_epochs": 4}
+RUN_KEYS = {
+    "seed",
+    "test_accuracy",
+    "test_average_accuracy",
+    "test_macro_f1",
+    "test_per_class_accuracy",
+    "kept_fraction",
+    "removal_precision",
+    "removal_recall",
+    "removal_f1",
+    "keep_probability_by_noise_kind",
+    "wall_seconds",
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_npz(tmp_path_factory):
+    path = tmp_path_factory.mktemp("bench") / "tiny.npz"
+    make_blob_dataset(n_train=40, n_val=21, n_test=21, noise_rate=0.25).to_npz(path)
+    return str(path)
+
+
+def _cli(tiny_npz, out, agents, *extra):
+    return benchmark_cli.main(
+        [
+            "--data", tiny_npz, "--agents", agents, "--seeds", "0", "--out", str(out),
+            "--episodes", "1", "--pretrain-episodes", "1", "--classifier", json.dumps(TINY), *extra,
+        ]
+    )  # fmt: skip
+
+
+def test_agent_names_are_checked():
+    assert check_agent_names(["keep_all", " oracle "]) == ["keep_all", "oracle"]
+    with pytest.raises(ValueError, match="unknown agent\\(s\\) dqn; choose from keep_all"):
+        check_agent_names(["keep_all", "dqn"])
+    with pytest.raises(ValueError, match="no agent given"):
+        check_agent_names([""])
+
+
+def test_final_training_uses_only_the_kept_images():
+    ds = make_blob_dataset(n_train=40, n_val=21, n_test=21)
+    settings = BenchmarkSettings(classifier_config=ClassifierConfig.from_dict(TINY))
+    kept = np.zeros(40, bool)
+    kept[:25] = True
+    _, summary = final_training(ds, kept, 0, settings)
+    assert summary["final_training"]["n_train"] == 25
+    assert 0.0 <= summary["macro_f1"] <= 1.0 and len(summary["per_class_accuracy"]) == ds.num_classes
+
+
+def test_cli_every_agent_end_to_end_and_resume(tiny_npz, tmp_path, capsys):
+    out = tmp_path / "results.json"
+    assert _cli(tiny_npz, out, ",".join(AGENT_NAMES)) == 0
+    results = json.loads(out.read_text())
+    assert set(results["agents"]) == set(AGENT_NAMES)
+    meta = results["meta"]
+    assert {"command", "dataset_fingerprint", "settings", "versions"} <= set(meta)
+    assert meta["settings"]["classifier_config"]["width"] == 4
+    for name, block in results["agents"].items():
+        (run,) = block["runs"]
+        assert RUN_KEYS <= set(run), name
+        assert 0.0 <= run["test_macro_f1"] <= 1.0 and 0.0 <= run["kept_fraction"] <= 1.0
+        assert set(run["keep_probability_by_noise_kind"]) == {"clean", "label_flipped"}
+    oracle = results["agents"]["oracle"]["runs"][0]
+    assert oracle["removal_f1"] == 1.0 and oracle["kept_fraction"] == 0.75
+    assert results["agents"]["keep_all"]["runs"][0]["kept_fraction"] == 1.0
+    table = capsys.readouterr().out
+    assert "macro-F1" in table and "P(keep|label_flipped)" in table
+
+    # A rerun with the same --out keeps the finished runs instead of repeating them.
+    before = {n: b["runs"][0]["wall_seconds"] for n, b in results["agents"].items()}
+    assert _cli(tiny_npz, out, "keep_all,oracle") == 0
+    again = json.loads(out.read_text())
+    assert {n: b["runs"][0]["wall_seconds"] for n, b in again["agents"].items()} == {
+        n: before[n] for n in ("keep_all", "oracle")
+    }
+
+
+def test_without_ground_truth_removal_fields_are_null(tmp_path):
+    ds = make_blob_dataset(n_train=40, n_val=21, n_test=21)
+    ds.noise_train = None
+    path = tmp_path / "plain.npz"
+    ds.to_npz(path)
+    out = tmp_path / "r.json"
+    assert _cli(str(path), out, "keep_all") == 0
+    run = json.loads(out.read_text())["agents"]["keep_all"]["runs"][0]
+    assert run["removal_f1"] is None and run["keep_probability_by_noise_kind"] is None
+    assert _cli(str(path), out, "oracle") == 2  # the ceiling needs ground truth
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--agents", "keep_all,dqn"], "unknown agent(s) dqn"),
+        (["--data", "does_not_exist.npz"], "no such file: does_not_exist.npz"),
+        (["--classifier", '{"widht": 3}'], "unknown ClassifierConfig field"),
+    ],
+)
+def test_cli_errors_are_one_line_and_nonzero(args, message, tmp_path):
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "benchmark.py"), *args, "--out", str(tmp_path / "r.json")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 2
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_malformed_npz_is_a_clear_error(tmp_path, capsys):
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, x_train=np.zeros((3, 8, 8), np.uint8))
+    assert benchmark_cli.main(["--data", str(bad), "--agents", "keep_all", "--out", str(tmp_path / "r.json")]) == 2
+    assert "y_train" in capsys.readouterr().err
+
+
+def test_format_table_mean_and_std():
+    results = {
+        "meta": {"class_names": ["a", "b"]},
+        "agents": {
+            "x": {
+                "runs": [
+                    {
+                        "test_per_class_accuracy": {"a": 0.5, "b": 1.0},
+                        "test_average_accuracy": 0.75,
+                        "test_accuracy": 0.8,
+                        "test_macro_f1": 0.7,
+                        "kept_fraction": 1.0,
+                        "removal_precision": None,
+                        "removal_recall": None,
+                        "removal_f1": None,
+                        "keep_probability_by_noise_kind": None,
+                        "wall_seconds": 3.0,
+                    },
+                    {
+                        "test_per_class_accuracy": {"a": 0.7, "b": 1.0},
+                        "test_average_accuracy": 0.85,
+                        "test_accuracy": 0.8,
+                        "test_macro_f1": 0.9,
+                        "kept_fraction": 1.0,
+                        "removal_precision": None,
+                        "removal_recall": None,
+                        "removal_f1": None,
+                        "keep_probability_by_noise_kind": None,
+                        "wall_seconds": 5.0,
+                    },
+                ]
+            }
+        },
+    }
+    table = format_table(results)
+    assert "60.0 ± 10.0" in table and "80.0 ± 10.0" in table and "n/a" in table
+
+
+def test_rl_settings_defaults_are_the_documented_ones():
+    s = RLSettings()
+    assert (s.episodes, s.pretrain_episodes, s.learning_rate, s.persistent_classifier) == (15, 5, 3e-4, False)
