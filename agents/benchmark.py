@@ -136,6 +136,7 @@ def run_one(name: str, dataset: FERDataset, seed: int, settings: BenchmarkSettin
         "keep_probability_by_noise_kind": None,
         "selection_seconds": selected_seconds,
         "wall_seconds": time.perf_counter() - started,
+        "final_training": test["final_training"],
         "history": selection.history,
         "info": _jsonable(selection.info),
     }

@@ -7,8 +7,9 @@ Beware of SB3's defaults here. With the terminal Eq. 3 reward, ``gamma=0.99`` di
 0.99^4999 ≈ 1e-22 at the first of 5,000 decisions, and ``n_steps=2048`` cuts a pass into pieces whose
 value is bootstrapped. This example uses the dense ``reward="per_step"`` instead: decision i earns
 ``a_i·R_i`` with R_i (Eq. 2) from the classifier as it stood when the pass began, so each reward belongs
-to one decision and the honest discount is ``gamma=0``. The settings are the benchmark's
-(``agents.rl_selection.PPO_KWARGS``).
+to one decision and the honest discount is ``gamma=0``. R_i uses the ``mean`` baseline, and SB3's
+``VecNormalize`` standardises the observations. The settings are the benchmark's
+(``agents.rl_selection.PPO_ENV_KWARGS`` and ``PPO_KWARGS``).
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ import numpy as np
 import torch as th
 from stable_baselines3 import PPO
 from stable_baselines3.common.monitor import Monitor
+from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
 import fer_select_env  # noqa: F401  (registers FERSelect-v0)
 from agents.benchmark import BenchmarkSettings, final_training
-from agents.rl_selection import PPO_KWARGS, EpisodeHistory, selection_pass
+from agents.rl_selection import PPO_ENV_KWARGS, PPO_KWARGS, EpisodeHistory, selection_pass
 from fer_select_env.metrics import removal_scores
 
 
@@ -45,15 +47,16 @@ def main(argv: list[str] | None = None) -> int:
     env = gym.make(
         "FERSelectLabelAware-v0",
         dataset=args.data,
-        reward="per_step",
         persistent_classifier=False,
+        **PPO_ENV_KWARGS,  # reward="per_step", baseline="mean"
         classifier_seed=args.seed,
         progress=args.progress,
     )
     n_images = env.unwrapped.episode_size
+    venv = VecNormalize(DummyVecEnv([lambda: Monitor(env)]), norm_obs=True, norm_reward=False)
     model = PPO(
         "MlpPolicy",
-        Monitor(env),
+        venv,
         learning_rate=args.learning_rate,
         n_steps=min(2048, n_images),
         batch_size=min(PPO_KWARGS["batch_size"], n_images),
@@ -65,9 +68,12 @@ def main(argv: list[str] | None = None) -> int:
     model.learn(args.episodes * n_images, callback=history, progress_bar=args.progress)
     model.save(args.save)
 
+    venv.training = False
+
     def keep_probability(obs: np.ndarray) -> float:
+        obs_t = th.as_tensor(venv.normalize_obs(obs[None]))
         with th.no_grad():
-            return float(model.policy.get_distribution(th.as_tensor(obs[None])).distribution.probs[0, 1])
+            return float(model.policy.get_distribution(obs_t).distribution.probs[0, 1])
 
     selection = selection_pass(env.unwrapped, keep_probability, args.seed)
     dataset = env.unwrapped.dataset

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
+import torch
 from conftest import make_blob_dataset
 from gymnasium.error import ResetNeeded
 from gymnasium.utils.env_checker import data_equivalence
@@ -312,3 +313,28 @@ def test_full_network_retrain_modes_run_an_episode(retrain):
     _, rewards, info = run_episode(env, lambda i: int(i % 3 != 0), seed=0)
     assert info["retrained"] and np.isfinite(rewards[-1])
     assert np.isfinite(info["sample_rewards"]).all()
+
+
+def test_freeze_classifier_option_skips_retraining():
+    env = make_env()
+    env.reset(seed=0)
+    state = env.classifier.get_head_state()
+    env.reset(seed=1, options={"freeze_classifier": True})
+    done = False
+    while not done:
+        _, _, done, _, info = env.step(0 if env._t % 2 else 1)
+    assert info["retrained"] is False
+    for key, value in env.classifier.get_head_state().items():
+        assert torch.equal(value, state[key])
+    with pytest.raises(ValueError, match="unknown reset option"):
+        env.reset(options={"freeze": True})
+
+
+def test_non_persistent_classifier_restarts_every_pass_from_the_pretrained_one():
+    env = make_env(persistent_classifier=False)
+    env.reset(seed=0)
+    features0 = env._features.copy()
+    run_episode(env, seed=0)
+    assert not np.array_equal(env._features, features0)  # retrained at the end of the pass
+    env.reset(seed=0)
+    np.testing.assert_array_equal(env._features, features0)

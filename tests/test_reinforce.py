@@ -111,3 +111,49 @@ def test_other_discrete_two_env_and_bad_spaces():
     assert model._n_updates >= 1
     with pytest.raises(ValueError, match="Discrete\\(2\\)"):
         REINFORCE("MlpPolicy", "Acrobot-v1")
+
+
+def test_reward_scalings_keep_every_sign_and_balance_the_groups():
+    from agents.reinforce.reinforce import scale_sample_rewards
+
+    r = np.array([0.6, 0.7, 0.5, -0.05, 0.0])
+    for scaling in ("balanced", "sign", "std", "none"):
+        out = scale_sample_rewards(r, scaling)
+        np.testing.assert_array_equal(np.sign(out), np.sign(r))
+    balanced = scale_sample_rewards(r, "balanced")
+    # Equal total pull for "keep" and "remove", whatever their counts and magnitudes.
+    assert balanced[balanced > 0].sum() == pytest.approx(-balanced[balanced < 0].sum())
+    np.testing.assert_allclose(scale_sample_rewards(r, "sign")[:4], [1.0, 0.7 / 0.6, 0.5 / 0.6, -1.0], rtol=1e-6)
+    with pytest.raises(ValueError, match="reward_scaling must be one of"):
+        scale_sample_rewards(r, "rank")
+    with pytest.raises(ValueError, match="reward_scaling must be one of"):
+        _model(reward_scaling="rank")
+
+
+def test_normalizer_ties_the_kept_mean_block_to_the_feature_block(tiny_npz):
+    model = REINFORCE("MlpPolicy", _env(tiny_npz), seed=0)
+    assert model.policy.feature_dim == 16  # read from the env
+    rng = np.random.default_rng(0)
+    obs = rng.normal(2.0, 3.0, size=(50, model.observation_space.shape[0])).astype(np.float32)
+    obs[:, 16:32] = 0.5 + 0.001 * rng.normal(size=(50, 16))  # a kept mean that barely moves within a pass
+    model.policy.update_normalizer(th.as_tensor(obs))
+    np.testing.assert_array_equal(model.policy.obs_var[16:32].numpy(), model.policy.obs_var[:16].numpy())
+    assert abs(float(model.policy.normalize(th.as_tensor(obs))[:, 16:32].abs().max())) < 3.0
+
+
+def test_pretrain_freezes_the_classifier_and_updates_the_selector(tiny_npz):
+    env = _env(tiny_npz)
+    model = REINFORCE("MlpPolicy", env, seed=0)
+    before = th.nn.utils.parameters_to_vector(model.policy.parameters()).detach().clone()
+    model.pretrain(2)
+    assert len(model.pretrain_history) == 2 and model._n_updates == 2
+    assert not th.equal(before, th.nn.utils.parameters_to_vector(model.policy.parameters()))
+    unwrapped = env.unwrapped
+    assert unwrapped.episode_count == 2
+    pretrained = unwrapped._pretrained_head()
+    for key, value in unwrapped.classifier.get_head_state().items():  # both passes ran without retraining
+        assert th.equal(value, pretrained[key])
+    model.learn(16)  # learn() starts from a fresh, unfrozen reset
+    assert not unwrapped._frozen and model.num_timesteps == 16
+    with pytest.raises(ValueError, match="episodes must be >= 0"):
+        model.pretrain(-1)
