@@ -66,7 +66,8 @@ class RLSettings:
 
 
 class EpisodeHistory(BaseCallback):
-    """Collects the scalar summary of every finished pass from the terminal ``info``."""
+    """Collects the scalar summary of every finished pass from the terminal ``info`` and records it under
+    ``env/`` in SB3's logger (TensorBoard), for any algorithm (PPO, A2C, ...)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -79,6 +80,8 @@ class EpisodeHistory(BaseCallback):
                 if "episode" in info:
                     row["episode_reward"] = float(info["episode"]["r"])
                 self.history.append(row)
+                for key, value in row.items():
+                    self.logger.record(f"env/{key}", value)
         return True
 
 

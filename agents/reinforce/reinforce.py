@@ -326,6 +326,10 @@ class REINFORCE(BaseAlgorithm):
                     stats = self.train_on_episode(
                         np.stack(buf["obs"]), np.array(buf["actions"]), np.array(buf["rewards"]), infos[i]
                     )
+                    stats["env/episode_reward"] = float(np.sum(buf["rewards"]))
+                    retrain_seconds = self._env_attr("retrain_seconds", i)
+                    if retrain_seconds is not None:
+                        stats["env/retrain_seconds"] = float(retrain_seconds)
                     for key, value in stats.items():
                         self.logger.record(key, value, exclude="tensorboard" if key == "train/n_updates" else None)
                     self._episode_num += 1
@@ -337,6 +341,14 @@ class REINFORCE(BaseAlgorithm):
             self._last_episode_starts = dones
         callback.on_training_end()
         return self
+
+    def _env_attr(self, name: str, index: int) -> Any:
+        """An attribute of one sub-env (through its wrappers), or None when it has none."""
+        assert self.env is not None
+        try:
+            return self.env.get_attr(name, indices=[index])[0]
+        except AttributeError:
+            return None
 
     def _dump_logs(self) -> None:
         if len(self.ep_info_buffer) > 0:
