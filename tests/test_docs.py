@@ -135,4 +135,4 @@ def test_quickstart_matches_readme():
     assert _BLOCK.findall(readme)[0] == python_blocks("index.md")[0]
     for command in re.findall(r"^pip install .*$", readme, re.M):
         assert command in index
-    assert os.path.isfile(ROOT / "examples" / "quickstart.py")
+    assert os.path.isfile(ROOT / "examples" / "train_reinforce.py")
