@@ -176,3 +176,26 @@ def test_format_table_mean_and_std():
 def test_rl_settings_defaults_are_the_documented_ones():
     s = RLSettings()
     assert (s.episodes, s.pretrain_episodes, s.learning_rate, s.persistent_classifier) == (15, 5, 3e-4, False)
+
+
+def test_ferplus_votes_feed_a_reference_report(tmp_path):
+    from fer_select_env import FERDataset
+    from fer_select_env.data.ferplus import FERPLUS_COLUMNS, FERPLUS_TO_FER2013
+
+    ds = make_blob_dataset(n_train=40, n_val=21, n_test=21, num_classes=7)
+    votes = np.zeros((40, len(FERPLUS_COLUMNS)), np.int64)
+    fer_to_col = {fer: col for col, fer in enumerate(FERPLUS_TO_FER2013) if fer >= 0}
+    for i, y in enumerate(ds.y_train):
+        # The crowd agrees with the first 30 labels and votes for another emotion on the last 10.
+        target = int(y) if i < 30 else (int(y) + 1) % 7
+        votes[i, fer_to_col[target]] = 10
+    ds = FERDataset.from_arrays(
+        ds.x_train, ds.y_train, ds.x_val, ds.y_val, ds.x_test, ds.y_test, extras={"ferplus_votes": votes}
+    )
+    path = tmp_path / "fp.npz"
+    ds.to_npz(path)
+    out = tmp_path / "r.json"
+    assert _cli(str(path), out, "keep_all") == 0
+    report = json.loads(out.read_text())["agents"]["keep_all"]["runs"][0]["ferplus_reference"]
+    assert report["base_disagree_rate"] == pytest.approx(0.25)
+    assert report["kept_disagree_rate"] == pytest.approx(0.25)
