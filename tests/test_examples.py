@@ -48,3 +48,36 @@ def test_missing_data_file_is_a_clear_error(capsys):
     with pytest.raises(SystemExit) as exc:
         train_reinforce.main(["--data", "no_such.npz"])
     assert exc.value.code == 2 and "no such file: no_such.npz" in capsys.readouterr().err
+
+
+def test_paper_fer2013_protocol_on_a_tiny_evaluation_copy(tmp_path, capsys, monkeypatch):
+    import numpy as np
+    import paper_fer2013
+
+    n = 63
+    rng = np.random.default_rng(0)
+    labels = (np.arange(n) % 7).astype(np.uint8)
+    images = rng.integers(0, 60, (n, 48, 48), dtype=np.uint8)
+    for i, k in enumerate(labels):  # a learnable bright square per class
+        images[i, 4 * k : 4 * k + 8, 4 * k : 4 * k + 8] = 230
+    path = tmp_path / "fer2013.npz"
+    np.savez_compressed(
+        path,
+        images=images,
+        labels=labels,
+        usage=np.repeat([0, 1, 2], n // 3).astype(np.uint8),
+        row=np.arange(n, dtype=np.int32),
+        ferplus_votes=rng.integers(0, 4, (n, 10)).astype(np.uint8),
+    )
+    monkeypatch.setattr(paper_fer2013, "ClassifierConfig", lambda **kw: _tiny_config())
+    out = tmp_path / "paper.json"
+    args = ["--data", str(path), "--episodes", "1", "--out", str(out), "--train-limit", "14"]
+    assert paper_fer2013.main(args) == 0
+    text = capsys.readouterr().out
+    assert "paper 72.35" in text and "FER+ reference, keep_all" in text and out.is_file()
+
+
+def _tiny_config():
+    from fer_select_env.classifier import ClassifierConfig
+
+    return ClassifierConfig(width=4, feature_dim=16, max_epochs=3, min_epochs=1, head_batch_size=32, head_max_epochs=4)
