@@ -123,10 +123,19 @@ def final_training(
     return clf, summary
 
 
-def run_one(name: str, dataset: FERDataset, seed: int, settings: BenchmarkSettings) -> dict[str, Any]:
-    """One agent, one seed: selection, final training, test metrics (one ``runs`` entry of results.json)."""
+def run_one(
+    name: str,
+    dataset: FERDataset,
+    seed: int,
+    settings: BenchmarkSettings,
+    plots_dir: str | os.PathLike | None = None,
+) -> dict[str, Any]:
+    """One agent, one seed: selection, final training, test metrics (one ``runs`` entry of results.json).
+    With ``plots_dir`` the run's pictures are written there as ``<agent>_seed<seed>_<picture>.png``."""
     started = time.perf_counter()
     selection = select(name, dataset, seed, settings)
+    if plots_dir is not None:
+        write_run_plots(Path(plots_dir), f"{name}_seed{seed}", dataset, selection)
     selected_seconds = time.perf_counter() - started
     _, test = final_training(dataset, selection.kept, seed, settings)
     run: dict[str, Any] = {
@@ -159,6 +168,69 @@ def run_one(name: str, dataset: FERDataset, seed: int, settings: BenchmarkSettin
 
         run["ferplus_reference"] = reference_noise_report(selection.kept, ferplus_disagreement(dataset.y_train, votes))
     return run
+
+
+def write_run_plots(plots_dir: Path, stem: str, dataset: FERDataset, selection: Selection) -> list[Path]:
+    """The pictures of one selection: rewards and selection progress per episode (RL agents), the per-image
+    reward distribution, and the gallery of the most-removed and most-kept images (Fig. 5/7, 8/9)."""
+    from fer_select_env import plots
+
+    written = []
+    history = [h for h in selection.history if not h.get("pretrain")]
+    if any("episode_reward" in h for h in history):
+        written.append(plots.plot_episode_rewards(history, plots_dir / f"{stem}_episode_rewards.png"))
+    if any("kept_fraction" in h for h in history):
+        written.append(plots.plot_selection_progress(history, plots_dir / f"{stem}_selection_progress.png"))
+    if selection.sample_rewards is not None:
+        written.append(
+            plots.plot_sample_reward_distribution(
+                selection.sample_rewards, plots_dir / f"{stem}_sample_rewards.png", dataset.noise_train
+            )
+        )
+    written.append(
+        plots.plot_image_gallery(
+            dataset.x_train,
+            selection.keep_probability,
+            dataset.y_train,
+            dataset.class_labels,
+            plots_dir / f"{stem}_gallery.png",
+            noise_kind=dataset.noise_train,
+        )
+    )
+    return written
+
+
+def write_summary_plots(results: dict[str, Any], plots_dir: str | os.PathLike) -> list[Path]:
+    """Pictures across agents: keep probability by noise kind (Table 5, mean over seeds) and, next to
+    ``keep_all``, each agent's test confusion matrix (first seed)."""
+    from fer_select_env import plots
+
+    plots_dir = Path(plots_dir)
+    written = []
+    by_kind: dict[str, dict[str, float]] = {}
+    for name, block in results["agents"].items():
+        maps = [r["keep_probability_by_noise_kind"] for r in block["runs"] if r.get("keep_probability_by_noise_kind")]
+        if maps:
+            by_kind[name] = {k: float(np.mean([m[k] for m in maps if k in m])) for k in maps[0]}
+    if by_kind:
+        written.append(
+            plots.plot_keep_probability_by_noise_kind(by_kind, plots_dir / "keep_probability_by_noise_kind.png")
+        )
+    base = results["agents"].get("keep_all", {}).get("runs", [])
+    if base and "test_confusion_matrix" in base[0]:
+        for name, block in results["agents"].items():
+            if name == "keep_all" or not block["runs"] or "test_confusion_matrix" not in block["runs"][0]:
+                continue
+            written.append(
+                plots.plot_confusion_matrices(
+                    base[0]["test_confusion_matrix"],
+                    block["runs"][0]["test_confusion_matrix"],
+                    results["meta"]["class_names"],
+                    plots_dir / f"confusion_keep_all_vs_{name}.png",
+                    titles=("keep_all (test)", f"{name} (test)"),
+                )
+            )
+    return written
 
 
 def _jsonable(value: Any) -> Any:
@@ -197,9 +269,11 @@ def run_benchmark(
     dataset_name: str = "",
     out: str | os.PathLike | None = None,
     on_run: Callable[[str, dict[str, Any]], None] | None = None,
+    plots_dir: str | os.PathLike | None = None,
 ) -> dict[str, Any]:
     """Every agent on every seed; ``results.json`` is rewritten after each run so that an interrupted
-    benchmark keeps what it finished, and runs already in an existing ``out`` file are not repeated."""
+    benchmark keeps what it finished, and runs already in an existing ``out`` file are not repeated.
+    ``plots_dir`` receives every run's pictures and the summary pictures (PNG)."""
     agents = check_agent_names(agents)
     if "oracle" in agents and dataset.noise_train is None:
         raise ValueError("agent 'oracle' needs ground truth: the dataset has no noise_train array")
@@ -228,12 +302,14 @@ def run_benchmark(
     for name in agents:
         for seed in seeds:
             done = [r for r in previous.get(name, {}).get("runs", []) if r["seed"] == int(seed)]
-            run = done[0] if done else run_one(name, dataset, int(seed), settings)
+            run = done[0] if done else run_one(name, dataset, int(seed), settings, plots_dir)
             results["agents"][name]["runs"].append(run)
             if out is not None:
                 write_results(results, out)
             if on_run is not None:
                 on_run(name, run)
+    if plots_dir is not None:
+        write_summary_plots(results, plots_dir)
     return results
 
 

@@ -267,8 +267,9 @@ class TrainRun:
     resumed_from: int | None
 
 
-def _units(spec: AgentSpec, settings: RLSettings, n: int) -> tuple[int, int, str]:
-    """(total units, steps per unit, unit name)."""
+def units_for(agent: str, settings: RLSettings, n: int) -> tuple[int, int, str]:
+    """``(total units, steps per unit, unit name)`` of training ``agent`` on ``n`` images."""
+    spec = AGENT_SPECS[agent]
     if spec.algorithm == "REINFORCE":
         return settings.pretrain_episodes + settings.episodes, n, "pass"
     n_steps = min(2048, n)
@@ -384,7 +385,7 @@ def train_resumable(
     monitor = Monitor(env)
     venv = DummyVecEnv([lambda: monitor])
     n = env.episode_size
-    total, steps_per_unit, unit = _units(spec, settings, n)
+    total, steps_per_unit, unit = units_for(agent, settings, n)
     history = EpisodeHistory()
     if resume is None:
         vec: VecEnv = VecNormalize(venv, norm_obs=True, norm_reward=False) if spec.vec_normalize else venv

@@ -42,6 +42,7 @@ from agents.checkpoint import (
     model_bytes,
     read_checkpoint,
     train_resumable,
+    units_for,
     vec_normalize_bytes,
 )
 from agents.rl_selection import RLSettings, make_selection_env, selection_pass
@@ -180,6 +181,12 @@ def add_benchmark_arguments(parser: argparse.ArgumentParser) -> None:
     _add_classifier_argument(parser)
     parser.add_argument("--final-epochs", type=int, default=None, metavar="N", help="epoch cap of the final training")
     parser.add_argument("--tensorboard-log", default=None, metavar="DIR", help="TensorBoard directory for RL agents")
+    parser.add_argument(
+        "--plots",
+        default=None,
+        metavar="DIR",
+        help="write every run's pictures and the summary pictures (PNG) into DIR (default: none)",
+    )
     _add_device_argument(parser)
     parser.add_argument("--progress", action="store_true", help="progress bars")
 
@@ -221,7 +228,16 @@ def run_benchmark_command(args: argparse.Namespace, prog: str) -> int:
         )
 
     try:
-        results = run_benchmark(dataset, agents, args.seeds, settings, dataset_name=name, out=args.out, on_run=report)
+        results = run_benchmark(
+            dataset,
+            agents,
+            args.seeds,
+            settings,
+            dataset_name=name,
+            out=args.out,
+            on_run=report,
+            plots_dir=args.plots,
+        )
     except ValueError as exc:
         return _fail(prog, exc)
     except KeyboardInterrupt:
@@ -233,6 +249,8 @@ def run_benchmark_command(args: argparse.Namespace, prog: str) -> int:
     print()
     print(format_table(results))
     print(f"\nresults written to {args.out} ({time.perf_counter() - started:.0f} s)")
+    if args.plots:
+        print(f"pictures in {args.plots}")
     if args.tensorboard_log:
         print(f"TensorBoard logs: tensorboard --logdir {args.tensorboard_log}")
     return 0
@@ -331,6 +349,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     settings = _rl_settings(args, config, tensorboard_log=args.tensorboard_log)
     spec = AGENT_SPECS[args.agent]
     n = len(dataset.y_train)
+    total = units_for(args.agent, settings, n)[0]
+    if checkpoint is not None and checkpoint.units_done > total:
+        raise UsageError(
+            f"the checkpoint in {ckpt_dir} has {_done_text(checkpoint.manifest)}, more than --episodes "
+            f"{args.episodes} asks for ({total}); give at least as many"
+        )
     if checkpoint is not None:
         print(f"resuming {args.agent} from {ckpt_dir} after {_done_text(checkpoint.manifest)}")
     else:
@@ -728,7 +752,7 @@ def build_parser() -> _Parser:
         metavar="K",
         help="testing aid: simulate a Ctrl-C in the pass after the K-th checkpoint",
     )
-    train.set_defaults(handler=cmd_train)
+    train.set_defaults(handler=cmd_train, parser=train)
 
     bench = sub.add_parser(
         "benchmark",
@@ -738,7 +762,7 @@ def build_parser() -> _Parser:
         formatter_class=_Formatter,
     )
     add_benchmark_arguments(bench)
-    bench.set_defaults(handler=lambda args: run_benchmark_command(args, f"{PROG} benchmark"))
+    bench.set_defaults(handler=lambda args: run_benchmark_command(args, f"{PROG} benchmark"), parser=bench)
 
     clean = sub.add_parser(
         "clean",
@@ -768,7 +792,7 @@ def build_parser() -> _Parser:
     _add_device_argument(clean)
     clean.add_argument("--progress", action="store_true", help="progress bars while an RL agent trains")
     clean.add_argument("--out", required=True, metavar="DIR", help="output directory (created if needed)")
-    clean.set_defaults(handler=cmd_clean)
+    clean.set_defaults(handler=cmd_clean, parser=clean)
     return parser
 
 
@@ -792,7 +816,9 @@ def main(argv: list[str] | None = None) -> int:
     """The ``fer-select`` console script; returns the exit status."""
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, unknown = parser.parse_known_args(argv)
+        if unknown:  # reported by the subcommand, whose --help lists the flags
+            args.parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     except SystemExit as exc:
         return _exit_code(exc)
     prog = f"{PROG} {args.command}"

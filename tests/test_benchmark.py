@@ -72,7 +72,19 @@ def test_final_training_uses_only_the_kept_images():
 
 def test_cli_every_agent_end_to_end_and_resume(tiny_npz, tmp_path, capsys):
     out = tmp_path / "results.json"
-    assert _cli(tiny_npz, out, ",".join(AGENT_NAMES)) == 0
+    plots = tmp_path / "plots"
+    assert _cli(tiny_npz, out, ",".join(AGENT_NAMES), "--plots", str(plots)) == 0
+    pngs = {p.name for p in plots.glob("*.png")}
+    for expected in (
+        "reinforce_seed0_episode_rewards.png",
+        "reinforce_seed0_selection_progress.png",
+        "reinforce_seed0_sample_rewards.png",
+        "cleanlab_seed0_gallery.png",
+        "keep_probability_by_noise_kind.png",
+        "confusion_keep_all_vs_reinforce.png",
+    ):
+        assert expected in pngs, expected
+        assert (plots / expected).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     results = json.loads(out.read_text())
     assert set(results["agents"]) == set(AGENT_NAMES)
     meta = results["meta"]

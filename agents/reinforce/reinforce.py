@@ -342,6 +342,10 @@ class REINFORCE(BaseAlgorithm):
         callback.on_training_end()
         return self
 
+    def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
+        # The optimiser's state goes into the zip too, so that a loaded model continues training exactly.
+        return ["policy", "policy.optimizer"], []
+
     def _env_attr(self, name: str, index: int) -> Any:
         """An attribute of one sub-env (through its wrappers), or None when it has none."""
         assert self.env is not None
