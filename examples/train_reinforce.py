@@ -25,9 +25,10 @@ from stable_baselines3.common.monitor import Monitor
 
 import fer_select_env  # noqa: F401  (registers FERSelect-v0)
 from agents import REINFORCE
-from agents.benchmark import BenchmarkSettings, final_training
+from agents.benchmark import BenchmarkSettings, final_training, write_run_plots
 from agents.rl_selection import EpisodeHistory, selection_pass
 from fer_select_env.metrics import removal_scores
+from fer_select_env.plots import plot_confusion_matrices
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -40,6 +41,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tensorboard-log", default="runs", help="TensorBoard directory (default: runs)")
     parser.add_argument("--save", default="reinforce_selector.zip", help="where to save the trained selector")
+    parser.add_argument("--plots", default="plots", help="directory for the PNG pictures (default: plots)")
     parser.add_argument("--progress", action="store_true", help="progress bars")
     args = parser.parse_args(argv)
     if args.data is not None and not Path(args.data).is_file():
@@ -82,17 +84,25 @@ def main(argv: list[str] | None = None) -> int:
     dataset = env.unwrapped.dataset
     settings = BenchmarkSettings()
     print("training the final classifier on all images and on the kept images (early stopping on val) ...")
-    rows = []
+    rows, confusion = [], []
     for name, kept in (("keep_all", np.ones_like(selection.kept)), ("reinforce", selection.kept)):
         _, test = final_training(dataset, kept, args.seed, settings, progress=args.progress)
         removal = removal_scores(kept, dataset.noise_train != 0) if dataset.noise_train is not None else {}
         rows.append((name, test["macro_f1"], float(kept.mean()), removal.get("removal_f1")))
+        confusion.append(test["confusion_matrix"])
+
+    selection.history = history.history
+    plots = Path(args.plots)
+    write_run_plots(plots, "reinforce", dataset, selection)
+    plot_confusion_matrices(
+        *confusion, dataset.class_labels, plots / "confusion_before_after.png", titles=("keep_all", "reinforce")
+    )
 
     print(f"\n{'selection':<10} {'test macro-F1':>13} {'kept':>6} {'removal F1':>10}")
     for name, f1, kept_fraction, rem_f1 in rows:
         rem = "n/a" if rem_f1 is None else f"{rem_f1:.3f}"
         print(f"{name:<10} {f1:>13.3f} {kept_fraction:>6.3f} {rem:>10}")
-    print(f"\nselector saved to {args.save}")
+    print(f"\nselector saved to {args.save}; pictures in {args.plots}/")
     print(f"TensorBoard logs in {args.tensorboard_log}/ (tensorboard --logdir {args.tensorboard_log})")
     return 0
 

@@ -31,6 +31,8 @@ def test_train_reinforce_main_job(tiny_npz, tmp_path, monkeypatch, capsys):
     assert "keep_all" in out and "reinforce" in out and "removal F1" in out and "TensorBoard logs in tb/" in out
     assert (tmp_path / "reinforce_selector.zip").is_file()
     assert list((tmp_path / "tb").rglob("events.out.tfevents.*"))
+    pngs = {p.name for p in (tmp_path / "plots").glob("*.png")}
+    assert {"reinforce_gallery.png", "reinforce_selection_progress.png", "confusion_before_after.png"} <= pngs
 
 
 def test_train_ppo(tiny_npz, tmp_path, monkeypatch, capsys):
