@@ -39,15 +39,15 @@ class BenchmarkSettings:
 
     :param rl: budget and hyperparameters of the RL selectors
     :param classifier_config: the embedded classifier and the final classifier (same architecture)
-    :param final_max_epochs: epoch cap of the final training; generous, so that early stopping decides
+    :param final_max_epochs: epoch cap of the final training (``None``: the config's ``max_epochs``, 20)
     :param final_patience: early-stopping patience of the final training. The narrow CPU classifier's
-        validation loss is bumpy: with the default patience of 4 a run stopped at epoch 11 (best epoch 7,
-        val accuracy 0.755) on a subset whose oracle twin trained to 0.826.
+        validation loss is bumpy: with the classifier's default patience of 4 a run stopped at epoch 11
+        (best epoch 7, val accuracy 0.755) on a subset whose oracle twin trained to 0.826.
     """
 
     rl: RLSettings = field(default_factory=RLSettings)
     classifier_config: ClassifierConfig = field(default_factory=ClassifierConfig)
-    final_max_epochs: int = 60
+    final_max_epochs: int | None = None
     final_patience: int = 8
     device: str = "cpu"
     cache_dir: str | os.PathLike | None = None

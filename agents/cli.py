@@ -179,7 +179,12 @@ def add_benchmark_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="results.json", metavar="FILE", help="results file (default: results.json)")
     _add_budget_arguments(parser)
     _add_classifier_argument(parser)
-    parser.add_argument("--final-epochs", type=int, default=None, metavar="N", help="epoch cap of the final training")
+    parser.add_argument(
+        "--final-epochs", type=int, default=None, metavar="N", help="epoch cap of the final training (default: 20)"
+    )
+    parser.add_argument(
+        "--final-patience", type=int, default=8, metavar="N", help="early-stopping patience of the final training"
+    )
     parser.add_argument("--tensorboard-log", default=None, metavar="DIR", help="TensorBoard directory for RL agents")
     parser.add_argument(
         "--plots",
@@ -216,6 +221,7 @@ def run_benchmark_command(args: argparse.Namespace, prog: str) -> int:
         ),
         classifier_config=classifier_config,
         final_max_epochs=args.final_epochs,
+        final_patience=args.final_patience,
         device=args.device,
     )
     started = time.perf_counter()

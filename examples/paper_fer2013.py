@@ -9,7 +9,7 @@ PrivateTest → test (reported once). The agents are the benchmark's ``keep_all`
 With ``--noise face`` the training set becomes 50 % full faces, 25 % half faces and 25 % images without a
 face (§4.5) and the paper's state agent ``reinforce_paper`` is added.
 
-CPU sizing: by default the embedded Fig. 3 CNN at width 16 and a 60-epoch cap, and ``--train-limit``
+CPU sizing: by default the embedded Fig. 3 CNN at width 16 and a 20-epoch cap, and ``--train-limit``
 (default 8,000) keeps a stratified subset of the training rows so that one seed fits a 2-core machine in
 about two hours. ``--full`` uses every training row, a wider network (width 64, 100 epochs) and is meant for
 a GPU (``--device cuda``). The paper's Table 1 numbers come from its Fig. 4 model, a larger VGG-like network
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = BenchmarkSettings(
         rl=RLSettings(episodes=args.episodes, tensorboard_log=args.tensorboard_log),
         classifier_config=config,
-        final_max_epochs=100 if args.full else 60,
+        final_max_epochs=100 if args.full else None,
         device=args.device,
     )
     results = run_benchmark(
