@@ -51,10 +51,11 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecNormalize
 from agents.reinforce import REINFORCE
 from agents.rl_selection import (
     PPO_ENV_KWARGS,
-    PPO_KWARGS,
     EpisodeHistory,
     RLSettings,
     _pretrain_row,
+    build_ppo,
+    build_reinforce,
     make_selection_env,
 )
 from fer_select_env.cache import atomic_write_bytes
@@ -277,30 +278,10 @@ def units_for(agent: str, settings: RLSettings, n: int) -> tuple[int, int, str]:
 
 
 def _new_model(spec: AgentSpec, vec: VecEnv, seed: int, settings: RLSettings, n: int) -> BaseAlgorithm:
-    # The constructors of agents.rl_selection (_train_reinforce and ppo_selector), argument for argument:
-    # tests/test_cli.py checks that `train` ends with the benchmark's selection.
+    # The benchmark's own builders: tests/test_cli.py checks that `train` ends with the benchmark's selection.
     if spec.algorithm == "REINFORCE":
-        return REINFORCE(
-            "MlpPolicy",
-            vec,
-            learning_rate=settings.learning_rate,
-            seed=seed,
-            device=settings.device,
-            tensorboard_log=settings.tensorboard_log,
-            verbose=settings.verbose,
-        )
-    return PPO(
-        "MlpPolicy",
-        vec,
-        learning_rate=settings.ppo_learning_rate,
-        n_steps=min(2048, n),
-        batch_size=min(PPO_KWARGS["batch_size"], n),
-        seed=seed,
-        device=settings.device,
-        tensorboard_log=settings.tensorboard_log,
-        verbose=settings.verbose,
-        **{k: v for k, v in PPO_KWARGS.items() if k != "batch_size"},
-    )
+        return build_reinforce(vec, seed, settings)
+    return build_ppo(vec, seed, settings, n)
 
 
 def _resume_model(

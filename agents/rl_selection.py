@@ -43,6 +43,7 @@ class RLSettings:
     :param episodes: passes over the training set in ``learn``
     :param pretrain_episodes: REINFORCE passes against the fixed pre-trained classifier first (§3.3)
     :param learning_rate: Adam learning rate of the selector
+    :param reward_scaling: REINFORCE's ``reward_scaling`` (see :func:`agents.reinforce.reinforce.scale_sample_rewards`)
     :param ppo_learning_rate: PPO's learning rate
     :param persistent_classifier: the env flag; ``False`` (default here) restarts every pass from the
         pre-trained classifier so that the state distribution stays fixed while the selector learns
@@ -54,6 +55,7 @@ class RLSettings:
     episodes: int = 15
     pretrain_episodes: int = 5
     learning_rate: float = 3e-4
+    reward_scaling: str = "balanced"
     ppo_learning_rate: float = 3e-4
     persistent_classifier: bool = False
     classifier_config: ClassifierConfig | None = None
@@ -124,16 +126,38 @@ def selection_pass(env: FERSelectEnv, keep_probability: Callable[[np.ndarray], f
     return Selection(keep_probability=probs, kept=probs > 0.5, sample_rewards=rewards)
 
 
-def _train_reinforce(env: FERSelectEnv, seed: int, settings: RLSettings, tb_log_name: str) -> tuple[REINFORCE, list]:
-    model = REINFORCE(
+def build_reinforce(env: Any, seed: int, settings: RLSettings) -> REINFORCE:
+    """The benchmark's REINFORCE (also what ``fer-select train`` builds)."""
+    return REINFORCE(
         "MlpPolicy",
-        Monitor(env),
+        env,
         learning_rate=settings.learning_rate,
+        reward_scaling=settings.reward_scaling,
         seed=seed,
         device=settings.device,
         tensorboard_log=settings.tensorboard_log,
         verbose=settings.verbose,
     )
+
+
+def build_ppo(vec_env: Any, seed: int, settings: RLSettings, n_images: int) -> PPO:
+    """The benchmark's PPO on a ``VecNormalize``-wrapped env of ``n_images`` images per pass."""
+    return PPO(
+        "MlpPolicy",
+        vec_env,
+        learning_rate=settings.ppo_learning_rate,
+        n_steps=min(2048, n_images),
+        batch_size=min(PPO_KWARGS["batch_size"], n_images),
+        seed=seed,
+        device=settings.device,
+        tensorboard_log=settings.tensorboard_log,
+        verbose=settings.verbose,
+        **{k: v for k, v in PPO_KWARGS.items() if k != "batch_size"},
+    )
+
+
+def _train_reinforce(env: FERSelectEnv, seed: int, settings: RLSettings, tb_log_name: str) -> tuple[REINFORCE, list]:
+    model = build_reinforce(Monitor(env), seed, settings)
     model.pretrain(settings.pretrain_episodes, progress_bar=settings.progress_bar)
     history = EpisodeHistory()
     n = env.episode_size
@@ -194,18 +218,7 @@ def ppo_selector(dataset: FERDataset, *, seed: int = 0, settings: RLSettings | N
     env = make_selection_env(dataset, "label_aware", seed, settings, **PPO_ENV_KWARGS)
     n = env.episode_size
     vec = VecNormalize(DummyVecEnv([lambda: Monitor(env)]), norm_obs=True, norm_reward=False)
-    model: BaseAlgorithm = PPO(
-        "MlpPolicy",
-        vec,
-        learning_rate=settings.ppo_learning_rate,
-        n_steps=min(2048, n),
-        batch_size=min(PPO_KWARGS["batch_size"], n),
-        seed=seed,
-        device=settings.device,
-        tensorboard_log=settings.tensorboard_log,
-        verbose=settings.verbose,
-        **{k: v for k, v in PPO_KWARGS.items() if k != "batch_size"},
-    )
+    model: BaseAlgorithm = build_ppo(vec, seed, settings, n)
     history = EpisodeHistory()
     total = (settings.episodes + settings.pretrain_episodes) * n
     model.learn(total, callback=CallbackList([history]), tb_log_name="ppo", progress_bar=settings.progress_bar)
