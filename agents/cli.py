@@ -136,13 +136,28 @@ def _add_device_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto (default: cpu)")
 
 
+def read_npz_dataset(path: Path) -> FERDataset:
+    """An npz in the public FERDataset format, or the FER2013 evaluation copy (``images``, ``labels``,
+    ``usage``, ``ferplus_votes``), read with :func:`~fer_select_env.data.load_fer2013`."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            keys = set(z.files)
+    except Exception as exc:
+        raise ValueError(f"--data: {path} is not a readable npz file ({exc})") from None
+    if "x_train" not in keys and {"images", "labels", "usage"} <= keys:
+        from fer_select_env.data import load_fer2013
+
+        return load_fer2013(path)
+    return FERDataset.from_npz(path)
+
+
 def load_dataset(args: argparse.Namespace) -> tuple[FERDataset, str]:
     """The dataset of ``--data`` (an npz file), or the synthetic benchmark of ``--scenario``/``--n-train``."""
     if args.data:
         path = Path(args.data)
         if not path.is_file():
             raise FileNotFoundError(f"--data: no such file: {path}")
-        return FERDataset.from_npz(path), str(path)
+        return read_npz_dataset(path), str(path)
     ds = load_or_make_synthetic(args.scenario, n_train=args.n_train)
     return ds, f"synthetic:{args.scenario}:n_train={args.n_train}"
 
@@ -657,6 +672,13 @@ def _clean_summary(
         summary["keep_probability_by_noise_kind"] = keep_probability_by_noise_kind(
             selection.keep_probability, dataset.noise_train
         )
+    votes = dataset.extras.get("ferplus_votes")
+    if votes is not None:
+        from fer_select_env.data.ferplus import ferplus_disagreement, reference_noise_report
+
+        summary["ferplus_reference"] = reference_noise_report(
+            selection.kept, ferplus_disagreement(dataset.y_train, votes)
+        )
     return summary
 
 
@@ -668,6 +690,15 @@ def _summary_line(selection: Selection, dataset: FERDataset) -> str:
         line += (
             f"; against the noise ground truth: removal precision {scores['removal_precision']:.3f}, "
             f"recall {scores['removal_recall']:.3f}, F1 {scores['removal_f1']:.3f}"
+        )
+    votes = dataset.extras.get("ferplus_votes")
+    if votes is not None:
+        from fer_select_env.data.ferplus import ferplus_disagreement, reference_noise_report
+
+        ref = reference_noise_report(selection.kept, ferplus_disagreement(dataset.y_train, votes))
+        line += (
+            f"; labels disputed by the FER+ majority: {ref['removed_disagree_rate']:.1%} of the removed images, "
+            f"{ref['kept_disagree_rate']:.1%} of the kept, {ref['base_disagree_rate']:.1%} of all"
         )
     return line
 

@@ -353,3 +353,25 @@ def test_train_matches_the_benchmark_selectors_and_resumes_ppo(work, tmp_path, m
         probs = np.array([float(r["keep_probability"]) for r in _read_csv(whole / "selection.csv")])
         np.testing.assert_array_equal(probs, select(agent, ds, 0, settings).keep_probability)
     assert (tmp_path / "ppo_whole" / "selector_vecnormalize.pkl").is_file()
+
+
+def test_clean_reads_the_fer2013_evaluation_copy_and_reports_ferplus(work, tmp_path):
+    n = 42
+    rng = np.random.default_rng(0)
+    labels = (np.arange(n) % 7).astype(np.uint8)
+    images = rng.integers(0, 60, (n, 48, 48), dtype=np.uint8)
+    for i, k in enumerate(labels):
+        images[i, 4 * k : 4 * k + 8, 4 * k : 4 * k + 8] = 230
+    path = tmp_path / "fer2013.npz"
+    np.savez_compressed(
+        path,
+        images=images,
+        labels=labels,
+        usage=np.repeat([0, 1, 2], n // 3).astype(np.uint8),
+        row=np.arange(n, dtype=np.int32),
+        ferplus_votes=rng.integers(0, 4, (n, 10)).astype(np.uint8),
+    )
+    out = tmp_path / "clean"
+    proc = run_cli(work, "clean", "--data", str(path), "--agent", "keep_all", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "labels disputed by the FER+ majority" in proc.stdout

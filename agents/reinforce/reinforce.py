@@ -305,9 +305,10 @@ class REINFORCE(BaseAlgorithm):
         n_envs = self.env.num_envs
         buffers: list[dict[str, list]] = [{"obs": [], "actions": [], "rewards": []} for _ in range(n_envs)]
         callback.on_rollout_start()
+        # Train mode is switched only around updates: toggling it on every step walks every module.
+        self.policy.set_training_mode(False)
         while self.num_timesteps < total_timesteps:
             self._update_current_progress_remaining(self.num_timesteps, total_timesteps)
-            self.policy.set_training_mode(False)
             with th.no_grad():
                 actions = self.policy(obs_as_tensor(self._last_obs, self.device)).cpu().numpy()
             new_obs, rewards, dones, infos = self.env.step(actions)
@@ -318,7 +319,7 @@ class REINFORCE(BaseAlgorithm):
             self._update_info_buffer(infos, dones)
             for i in range(n_envs):
                 buf = buffers[i]
-                buf["obs"].append(np.array(self._last_obs[i]))
+                buf["obs"].append(self._last_obs[i])  # VecEnvs hand out a fresh array every step
                 buf["actions"].append(int(actions[i]))
                 buf["rewards"].append(float(rewards[i]))
                 if dones[i]:
@@ -326,6 +327,7 @@ class REINFORCE(BaseAlgorithm):
                     stats = self.train_on_episode(
                         np.stack(buf["obs"]), np.array(buf["actions"]), np.array(buf["rewards"]), infos[i]
                     )
+                    self.policy.set_training_mode(False)
                     stats["env/episode_reward"] = float(np.sum(buf["rewards"]))
                     retrain_seconds = self._env_attr("retrain_seconds", i)
                     if retrain_seconds is not None:
