@@ -58,12 +58,14 @@ def play(env: gym.Env, selector, episodes: int, seed: int) -> list[dict]:
     return results
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scenario", default="label_symmetric", help="synthetic noise scenario")
+    parser.add_argument(
+        "--scenario", default="label_symmetric", help="synthetic noise scenario, or the path of an .npz dataset"
+    )
     parser.add_argument("--episodes", type=int, default=2, help="episodes per selector")
     parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     t0 = time.perf_counter()
     env = gym.make("FERSelectLabelAware-v0", dataset=args.scenario, progress=True)

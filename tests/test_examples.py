@@ -41,6 +41,14 @@ def test_train_ppo(tiny_npz, tmp_path, monkeypatch, capsys):
     assert "test macro-F1" in capsys.readouterr().out and (tmp_path / "ppo_selector.zip").is_file()
 
 
+def test_quickstart_tour(tiny_npz, capsys):
+    import quickstart
+
+    quickstart.main(["--scenario", tiny_npz, "--episodes", "1"])
+    out = capsys.readouterr().out
+    assert all(name in out for name in ("keep_all", "random_70%", "label_plausible"))
+
+
 def test_custom_agent(tiny_npz):
     summary = custom_agent.main(["--data", tiny_npz, "--episodes", "2"])
     assert summary["episode"] == 1 and 0.0 <= summary["kept_fraction"] <= 1.0 and "removal_f1" in summary
