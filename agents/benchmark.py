@@ -24,6 +24,7 @@ from agents.selection import Selection
 from fer_select_env import __version__
 from fer_select_env.classifier import ClassifierConfig, EmotionClassifier
 from fer_select_env.data.dataset import NOISE_CLEAN, FERDataset
+from fer_select_env.data.ferplus import dataset_reference_report
 from fer_select_env.metrics import classification_summary, keep_probability_by_noise_kind, removal_scores
 
 RL_AGENTS: tuple[str, ...] = ("reinforce", "reinforce_paper", "ppo")
@@ -162,11 +163,9 @@ def run_one(
         run["keep_probability_by_noise_kind"] = keep_probability_by_noise_kind(
             selection.keep_probability, dataset.noise_train
         )
-    votes = dataset.extras.get("ferplus_votes")
-    if votes is not None:
-        from fer_select_env.data.ferplus import ferplus_disagreement, reference_noise_report
-
-        run["ferplus_reference"] = reference_noise_report(selection.kept, ferplus_disagreement(dataset.y_train, votes))
+    reference = dataset_reference_report(dataset, selection.kept)
+    if reference is not None:
+        run["ferplus_reference"] = reference
     return run
 
 

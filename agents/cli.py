@@ -50,6 +50,7 @@ from agents.selection import Selection
 from fer_select_env.cache import atomic_write_bytes
 from fer_select_env.classifier import ClassifierConfig
 from fer_select_env.data.dataset import NOISE_CLEAN, FERDataset
+from fer_select_env.data.ferplus import dataset_reference_report
 from fer_select_env.data.resolve import DEFAULT_SCENARIO, load_or_make_synthetic
 from fer_select_env.data.synthetic import SCENARIOS
 from fer_select_env.metrics import keep_probability_by_noise_kind, removal_scores
@@ -672,13 +673,9 @@ def _clean_summary(
         summary["keep_probability_by_noise_kind"] = keep_probability_by_noise_kind(
             selection.keep_probability, dataset.noise_train
         )
-    votes = dataset.extras.get("ferplus_votes")
-    if votes is not None:
-        from fer_select_env.data.ferplus import ferplus_disagreement, reference_noise_report
-
-        summary["ferplus_reference"] = reference_noise_report(
-            selection.kept, ferplus_disagreement(dataset.y_train, votes)
-        )
+    reference = dataset_reference_report(dataset, selection.kept)
+    if reference is not None:
+        summary["ferplus_reference"] = reference
     return summary
 
 
@@ -691,11 +688,8 @@ def _summary_line(selection: Selection, dataset: FERDataset) -> str:
             f"; against the noise ground truth: removal precision {scores['removal_precision']:.3f}, "
             f"recall {scores['removal_recall']:.3f}, F1 {scores['removal_f1']:.3f}"
         )
-    votes = dataset.extras.get("ferplus_votes")
-    if votes is not None:
-        from fer_select_env.data.ferplus import ferplus_disagreement, reference_noise_report
-
-        ref = reference_noise_report(selection.kept, ferplus_disagreement(dataset.y_train, votes))
+    ref = dataset_reference_report(dataset, selection.kept)
+    if ref is not None:
         line += (
             f"; labels disputed by the FER+ majority: {ref['removed_disagree_rate']:.1%} of the removed images, "
             f"{ref['kept_disagree_rate']:.1%} of the kept, {ref['base_disagree_rate']:.1%} of all"

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from agents.benchmark import BenchmarkSettings, format_table, run_benchmark
+from agents.cli import kept_subset
 from agents.rl_selection import RLSettings
 from fer_select_env.classifier import ClassifierConfig
 from fer_select_env.data import FERDataset, load_fer2013, make_face_noise_dataset
@@ -45,20 +46,7 @@ def stratified_subset(dataset: FERDataset, limit: int, seed: int) -> FERDataset:
         idx = np.flatnonzero(dataset.y_train == k)
         take = max(1, round(limit * len(idx) / n))
         keep[rng.choice(idx, size=min(take, len(idx)), replace=False)] = True
-    extras = {key: value[keep] for key, value in dataset.extras.items()}
-    return FERDataset.from_arrays(
-        dataset.x_train[keep],
-        dataset.y_train[keep],
-        dataset.x_val,
-        dataset.y_val,
-        dataset.x_test,
-        dataset.y_test,
-        noise_train=None if dataset.noise_train is None else dataset.noise_train[keep],
-        class_names=dataset.class_names,
-        extras=extras,
-        extras_val=dataset.extras_val,
-        extras_test=dataset.extras_test,
-    )
+    return kept_subset(dataset, keep)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -221,6 +221,8 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
         # Built lazily by the first reset so that construction (done repeatedly by env checkers and
         # vector-env workers) stays cheap.
         self.classifier: EmotionClassifier | None = None
+        self._pretrained_head_state: dict[str, torch.Tensor] | None = None
+        self._initial_scores: tuple[np.ndarray, dict[str, float]] | None = None
         self.retrain_seconds: float | None = None
         """Wall time of the last end-of-episode retraining and scoring (kept out of ``info`` because
         it is not deterministic)."""
@@ -279,7 +281,7 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
     def _restore_pretrained(self) -> None:
         """Back to the state right after pre-training (Algorithm 1, line 2)."""
         assert self.classifier is not None
-        if self.retrain == "head" and getattr(self, "_initial_scores", None) is not None:
+        if self.retrain == "head" and self._initial_scores is not None:
             # Head retraining never touches the conv trunk: restoring the head and the first scores is
             # enough, and skips recomputing every conv feature.
             self.classifier.set_head_state(self._pretrained_head())
@@ -311,25 +313,26 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
     def _pretrained_head(self) -> dict[str, torch.Tensor]:
         """The pre-trained classifier's dense head: where every ``head`` retraining starts."""
         assert self.classifier is not None
-        if getattr(self, "_pretrained_head_state", None) is None:
+        if self._pretrained_head_state is None:
             model = self.classifier.clone()
             model.load_state_dict(self._pretrained_state)
             self._pretrained_head_state = model.get_head_state()
         return self._pretrained_head_state
 
-    def _fit_head_from_pretrained(self, train_idx: np.ndarray, seed: int) -> None:
+    def _fit_head(self, train_idx: np.ndarray, seed: int, from_pretrained: bool = True) -> None:
         # Starting from the pre-trained head, not a random one, keeps the first dense layer (the state's
         # feature) in the same coordinates from one episode to the next; a fresh head would hand the
         # selector a new random basis after every retraining.
         assert self.classifier is not None
-        self.classifier.set_head_state(self._pretrained_head())
+        if from_pretrained:
+            self.classifier.set_head_state(self._pretrained_head())
         self.classifier.fit_head(
             self._conv_train[train_idx],
             self.dataset.y_train[train_idx],
             self._conv_val,
             self.dataset.y_val,
             seed=seed,
-            init="current",
+            init="current" if from_pretrained else "random",
         )
 
     def _head_proba(self, train_idx: np.ndarray, z_predict: np.ndarray, seed: int, from_pretrained: bool) -> np.ndarray:
@@ -340,16 +343,7 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
         assert self.classifier is not None
         saved = self.classifier.get_head_state()
         try:
-            if from_pretrained:
-                self._fit_head_from_pretrained(train_idx, seed)
-            else:
-                self.classifier.fit_head(
-                    self._conv_train[train_idx],
-                    self.dataset.y_train[train_idx],
-                    self._conv_val,
-                    self.dataset.y_val,
-                    seed=seed,
-                )
+            self._fit_head(train_idx, seed, from_pretrained)
             return self.classifier.head_proba(z_predict)
         finally:
             self.classifier.set_head_state(saved)
@@ -367,7 +361,7 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
         assert self.classifier is not None
         ds = self.dataset
         if self.retrain == "head":
-            self._fit_head_from_pretrained(kept_idx, seed)
+            self._fit_head(kept_idx, seed)
         else:
             self.classifier.fit(
                 ds.x_train[kept_idx], ds.y_train[kept_idx], ds.x_val, ds.y_val, seed=seed, strategy=self.retrain

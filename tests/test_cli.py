@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch as th
-from conftest import make_blob_dataset
+from conftest import make_blob_dataset, write_fer2013_copy
 
 from agents.benchmark import BenchmarkSettings, select
 from agents.checkpoint import MANIFEST, read_checkpoint
@@ -356,21 +356,8 @@ def test_train_matches_the_benchmark_selectors_and_resumes_ppo(work, tmp_path, m
 
 
 def test_clean_reads_the_fer2013_evaluation_copy_and_reports_ferplus(work, tmp_path):
-    n = 42
-    rng = np.random.default_rng(0)
-    labels = (np.arange(n) % 7).astype(np.uint8)
-    images = rng.integers(0, 60, (n, 48, 48), dtype=np.uint8)
-    for i, k in enumerate(labels):
-        images[i, 4 * k : 4 * k + 8, 4 * k : 4 * k + 8] = 230
     path = tmp_path / "fer2013.npz"
-    np.savez_compressed(
-        path,
-        images=images,
-        labels=labels,
-        usage=np.repeat([0, 1, 2], n // 3).astype(np.uint8),
-        row=np.arange(n, dtype=np.int32),
-        ferplus_votes=rng.integers(0, 4, (n, 10)).astype(np.uint8),
-    )
+    write_fer2013_copy(path, n=42)
     out = tmp_path / "clean"
     proc = run_cli(work, "clean", "--data", str(path), "--agent", "keep_all", "--out", str(out))
     assert proc.returncode == 0, proc.stderr

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import make_blob_dataset
+from conftest import make_blob_dataset, write_fer2013_copy
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "examples"))
@@ -61,24 +61,10 @@ def test_missing_data_file_is_a_clear_error(capsys):
 
 
 def test_paper_fer2013_protocol_on_a_tiny_evaluation_copy(tmp_path, capsys, monkeypatch):
-    import numpy as np
     import paper_fer2013
 
-    n = 63
-    rng = np.random.default_rng(0)
-    labels = (np.arange(n) % 7).astype(np.uint8)
-    images = rng.integers(0, 60, (n, 48, 48), dtype=np.uint8)
-    for i, k in enumerate(labels):  # a learnable bright square per class
-        images[i, 4 * k : 4 * k + 8, 4 * k : 4 * k + 8] = 230
     path = tmp_path / "fer2013.npz"
-    np.savez_compressed(
-        path,
-        images=images,
-        labels=labels,
-        usage=np.repeat([0, 1, 2], n // 3).astype(np.uint8),
-        row=np.arange(n, dtype=np.int32),
-        ferplus_votes=rng.integers(0, 4, (n, 10)).astype(np.uint8),
-    )
+    write_fer2013_copy(path, n=63)
     monkeypatch.setattr(paper_fer2013, "ClassifierConfig", lambda **kw: _tiny_config())
     out = tmp_path / "paper.json"
     args = ["--data", str(path), "--episodes", "1", "--out", str(out), "--train-limit", "14"]

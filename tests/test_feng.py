@@ -5,24 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import make_blob_dataset
+from conftest import SELECTOR_TEST_CONFIG, make_blob_dataset
 
 from agents.feng import FengSelector, feng, frozen_classifier_inputs, policy_gradient
 from agents.selection import Selection
-from fer_select_env.classifier import ClassifierConfig
 from fer_select_env.env import FERSelectEnv
 
-CFG = ClassifierConfig(
-    width=4,
-    feature_dim=16,
-    max_epochs=15,
-    min_epochs=5,
-    batch_size=32,
-    lr=3e-3,
-    head_batch_size=32,
-    head_max_epochs=30,
-    head_patience=5,
-)
+CFG = SELECTOR_TEST_CONFIG
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import make_blob_dataset
+from conftest import SELECTOR_TEST_CONFIG, make_blob_dataset
 
 from agents.baselines import BASELINES
 from agents.filters import (
@@ -18,23 +18,11 @@ from agents.filters import (
 )
 from agents.selection import Selection
 from fer_select_env import FERDataset
-from fer_select_env.classifier import ClassifierConfig, pretrain_classifier
+from fer_select_env.classifier import pretrain_classifier
 from fer_select_env.metrics import removal_scores
 from fer_select_env.rewards import fold_assignment
 
-# Small enough to pre-train in about a second; measured to separate the blobs' flipped labels (1.0
-# removal precision for the three label filters on seeds 0-2).
-CFG = ClassifierConfig(
-    width=4,
-    feature_dim=16,
-    max_epochs=15,
-    min_epochs=5,
-    batch_size=32,
-    lr=3e-3,
-    head_batch_size=32,
-    head_max_epochs=30,
-    head_patience=5,
-)
+CFG = SELECTOR_TEST_CONFIG
 NOISE_RATE = 0.3
 
 

@@ -15,7 +15,7 @@ from typing import Literal
 
 import numpy as np
 
-from fer_select_env.data.dataset import FER2013_CLASS_NAMES
+from fer_select_env.data.dataset import FER2013_CLASS_NAMES, FERDataset
 
 FERPLUS_COLUMNS: tuple[str, ...] = (
     "neutral",
@@ -162,3 +162,12 @@ def reference_noise_report(kept: np.ndarray, disagrees: np.ndarray) -> dict[str,
         "base_disagree_rate": base,
         "removed_enrichment": removed_rate / base if base > 0 else float("nan"),
     }
+
+
+def dataset_reference_report(dataset: FERDataset, kept: np.ndarray) -> dict[str, float | int] | None:
+    """:func:`reference_noise_report` of a selection on a dataset whose ``extras["ferplus_votes"]`` exist
+    (the FER2013 evaluation copy); ``None`` when the dataset has no FER+ votes."""
+    votes = dataset.extras.get("ferplus_votes")
+    if votes is None:
+        return None
+    return reference_noise_report(kept, ferplus_disagreement(dataset.y_train, votes))
