@@ -2,7 +2,8 @@
 
 Measures, on 48×48 grayscale 7-class images:
 
-* seconds per training epoch of ``fit`` on ``--n-train`` images for several widths (16, 32 and the paper's 64);
+* seconds per training epoch of ``fit`` on ``--n-train`` images for several widths (16, 32 and the paper's 64)
+  and architectures (``--architectures fig3 vgg``: the Fig. 3 CNN, the Fig. 4 VGG19);
 * ``pretrain_classifier`` with the default config (Algorithm 1 line 2: early stopping on ``--n-val`` images);
 * ``conv_features`` throughput (images/s);
 * ``fit_head`` seconds on ``--n-head`` cached conv features with ``--n-val`` validation features.
@@ -19,6 +20,8 @@ Usage::
     python benchmarks/bench_classifier.py                       # everything
     python benchmarks/bench_classifier.py --skip-widths         # only default-config timings
     python benchmarks/bench_classifier.py --threads 1 --fer2013 ../shared/data/fer2013/fer2013.npz
+    python benchmarks/bench_classifier.py --architectures fig3 vgg --widths 16 --batch-sizes 64 \
+        --skip-pretrain --head-repeats 1 --n-train 2000      # Fig. 3 vs Fig. 4 epoch cost
 """
 
 from __future__ import annotations
@@ -107,6 +110,7 @@ def main() -> None:
     parser.add_argument("--toy", action="store_true", help="use the built-in blob set, not the synthetic faces")
     parser.add_argument("--scenario", default="label_symmetric", help="synthetic scenario")
     parser.add_argument("--widths", type=int, nargs="+", default=[16, 32, 64])
+    parser.add_argument("--architectures", nargs="+", default=["fig3"], choices=["fig3", "vgg"])
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 128])
     parser.add_argument("--skip-widths", action="store_true")
     parser.add_argument("--skip-pretrain", action="store_true")
@@ -127,14 +131,15 @@ def main() -> None:
     print(f"config={base.to_dict()}")
 
     if not args.skip_widths:
-        for width in args.widths:
-            for bs in args.batch_sizes:
-                cfg = replace(base, width=width, batch_size=bs)
-                wall, cpu = epoch_seconds(cfg, x, y)
-                print(
-                    f"epoch  width={width:3d} batch={bs:4d}: {wall:7.2f} s/epoch wall, {cpu:7.2f} s CPU "
-                    f"on {len(x)} images ({load()})"
-                )
+        for arch in args.architectures:
+            for width in args.widths:
+                for bs in args.batch_sizes:
+                    cfg = replace(base, architecture=arch, width=width, batch_size=bs)
+                    wall, cpu = epoch_seconds(cfg, x, y)
+                    print(
+                        f"epoch  {arch:4s} width={width:3d} batch={bs:4d}: {wall:7.2f} s/epoch wall, "
+                        f"{cpu:7.2f} s CPU on {len(x)} images ({load()})"
+                    )
 
     clf = EmotionClassifier(K, x.shape[1:], base, seed=0)
     if not args.skip_pretrain:

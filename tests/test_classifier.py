@@ -20,6 +20,7 @@ from fer_select_env.classifier import (
     pretrain_cache_path,
     pretrain_classifier,
     resolve_device,
+    vgg_channels,
 )
 from fer_select_env.data.dataset import FERDataset
 
@@ -110,10 +111,57 @@ def test_paper_config_channel_plan() -> None:
     assert model.dense1.out_features == 128 and model.dense2.out_features == 7
 
 
+def test_vgg_config_is_the_fig4_vgg19_plan() -> None:
+    vgg = ClassifierConfig.vgg()
+    assert vgg.architecture == "vgg" and vgg.width == 64 and vgg.batch_norm
+    assert vgg.channels == (64, 64, 128, 128, 256, 256, 256, 256, 512, 512, 512, 512, 512, 512, 512, 512)
+    assert vgg_channels(8) == (8, 8, 16, 16, 32, 32, 32, 32, 64, 64, 64, 64, 64, 64, 64, 64)
+    assert ClassifierConfig.vgg(width=16).width == 16
+
+    model = EmotionCNN(1, 7, (48, 48), vgg)
+    convs = [m for m in model.convs if isinstance(m, nn.Conv2d)]
+    pools = [m for m in model.convs if isinstance(m, nn.MaxPool2d)]
+    assert [c.out_channels for c in convs] == list(vgg.channels)
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in model.convs) == 16
+    assert all(c.kernel_size == (3, 3) and c.padding == (1, 1) for c in convs)
+    # Five stages, each closed by a pool: 48 → 24 → 12 → 6 → 3 → 2 (ceil mode).
+    assert len(pools) == 5 and all(p.ceil_mode for p in pools)
+    assert model.trunk_dim == 512 * 2 * 2
+    assert model.dense1.out_features == 128 and model.dense2.out_features == 7
+    # The conv stages come in VGG19's 2-2-4-4-4 blocks: a pool follows conv 2, 4, 8, 12 and 16.
+    kinds = ["c" if isinstance(m, nn.Conv2d) else "p" for m in model.convs if isinstance(m, (nn.Conv2d, nn.MaxPool2d))]
+    assert "".join(kinds) == "ccpccpccccpccccpccccp"
+
+
+@pytest.mark.parametrize(("hw", "channels"), [((48, 48), 1), ((44, 44), 3), ((5, 7), 1)])
+def test_vgg_shapes(hw: tuple[int, int], channels: int) -> None:
+    cfg = ClassifierConfig.vgg(width=2, feature_dim=16, max_epochs=2)
+    model = EmotionCNN(channels, 7, hw, cfg).eval()
+    expected = cfg.channels[-1] * math.ceil(hw[0] / 32) * math.ceil(hw[1] / 32)
+    assert model.trunk_dim == expected
+    z = model.trunk(torch.rand(2, channels, *hw))
+    assert z.shape == (2, expected) and model.head_features(z).shape == (2, 16)
+
+
+def test_vgg_classifier_learns_and_round_trips(data: dict) -> None:
+    cfg = ClassifierConfig.vgg(width=4, feature_dim=32, lr=3e-3, batch_size=32, max_epochs=15, patience=3)
+    clf = EmotionClassifier(K, (HW, HW), cfg, seed=0)
+    report = clf.fit(data["x"], data["y"], data["xv"], data["yv"], seed=0)
+    assert report.epochs_run >= 1
+    assert accuracy(clf.predict_proba(data["xt"]), data["yt"]) > 0.6  # chance is 0.25
+    twin = EmotionClassifier(K, (HW, HW), ClassifierConfig.from_dict(cfg.to_dict()), seed=1)
+    twin.load_state_dict(clf.state_dict())
+    np.testing.assert_array_equal(twin.predict_proba(data["xt"]), clf.predict_proba(data["xt"]))
+    fig3 = EmotionClassifier(K, (HW, HW), TINY, seed=0)
+    with pytest.raises(ValueError):
+        fig3.load_state_dict(clf.state_dict())
+
+
 def test_config_validation_and_round_trip() -> None:
     cfg = ClassifierConfig(width=8, dropout=0.3)
     assert ClassifierConfig.from_dict(cfg.to_dict()) == cfg
-    for bad in ({"width": 0}, {"dropout": 1.0}, {"lr": 0.0}, {"batch_size": 2.5}, {"patience": -1}):
+    bad_fields = ({"width": 0}, {"dropout": 1.0}, {"lr": 0.0}, {"batch_size": 2.5}, {"patience": -1})
+    for bad in (*bad_fields, {"architecture": "vgg19"}):
         with pytest.raises(ValueError):
             ClassifierConfig(**bad)
     with pytest.raises(ValueError):

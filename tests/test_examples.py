@@ -73,6 +73,15 @@ def test_paper_fer2013_protocol_on_a_tiny_evaluation_copy(tmp_path, capsys, monk
     assert "paper 72.35" in text and "FER+ reference, keep_all" in text and out.is_file()
 
 
+def test_paper_fer2013_model_switch_picks_the_fig4_vgg():
+    import paper_fer2013
+
+    cpu, full = paper_fer2013.classifier_config("vgg", False), paper_fer2013.classifier_config("vgg", True)
+    assert (cpu.architecture, cpu.width, cpu.max_epochs) == ("vgg", 16, 20)
+    assert (full.architecture, full.width, full.max_epochs) == ("vgg", 64, 100)
+    assert paper_fer2013.classifier_config("fig3", False).architecture == "fig3"
+
+
 def _tiny_config():
     from fer_select_env.classifier import ClassifierConfig
 

@@ -1,6 +1,14 @@
-"""The embedded emotion classifier (the paper's Fig. 3 CNN) and its trainer."""
+"""The embedded emotion classifier (the paper's Fig. 3 CNN, or its Fig. 4 VGG-style network) and its trainer."""
 
-from fer_select_env.classifier.model import CHANNEL_MULTIPLIERS, ClassifierConfig, EmotionCNN, conv_channels
+from fer_select_env.classifier.model import (
+    ARCHITECTURES,
+    CHANNEL_MULTIPLIERS,
+    VGG_PLAN,
+    ClassifierConfig,
+    EmotionCNN,
+    conv_channels,
+    vgg_channels,
+)
 from fer_select_env.classifier.trainer import (
     EmotionClassifier,
     FitReport,
@@ -12,7 +20,9 @@ from fer_select_env.classifier.trainer import (
 )
 
 __all__ = [
+    "ARCHITECTURES",
     "CHANNEL_MULTIPLIERS",
+    "VGG_PLAN",
     "ClassifierConfig",
     "EmotionCNN",
     "EmotionClassifier",
@@ -23,4 +33,5 @@ __all__ = [
     "resolve_device",
     "rng_scope",
     "thread_limit",
+    "vgg_channels",
 ]

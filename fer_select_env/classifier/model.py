@@ -24,6 +24,13 @@ from torch import nn
 CHANNEL_MULTIPLIERS: tuple[float, ...] = (1.0, 1.5, 2.0, 2.0, 4.0, 4.0)
 """Channels of the six conv layers relative to ``width``: 64 gives the paper's 64/96/128/128/256/256."""
 
+VGG_PLAN: tuple[tuple[int, float], ...] = ((2, 1.0), (2, 2.0), (4, 4.0), (4, 8.0), (4, 8.0))
+"""The Fig. 4 network's conv stages as ``(convolutions, channels relative to width)``, each stage closed by a
+2×2 max-pool: VGG19 with BatchNorm, as in the FER2013 code the paper cites (width 64 gives
+64-64 / 128-128 / 256×4 / 512×4 / 512×4)."""
+
+ARCHITECTURES: tuple[str, ...] = ("fig3", "vgg")
+
 PAPER_WIDTH = 64
 
 
@@ -37,7 +44,11 @@ class ClassifierConfig:
     fit on 3,500 cached conv features takes ~0.35 s and matched the full network's validation accuracy on
     real FER2013 (0.44 vs 0.44). The paper's network is ``ClassifierConfig.paper()``.
 
-    :param width: channels of the first conv layer; the six layers use ``width × (1, 1.5, 2, 2, 4, 4)``
+    :param architecture: ``"fig3"`` (default), the paper's Fig. 3 network for RAF-DB and ExpW; or ``"vgg"``,
+        the VGG19-style Fig. 4 network the paper used for FER2013 (:data:`VGG_PLAN`; see
+        :meth:`ClassifierConfig.vgg`). Both end in the same two dense layers, so the RL state is the first
+        dense layer's output either way
+    :param width: channels of the first conv layer; the six Fig. 3 layers use ``width × (1, 1.5, 2, 2, 4, 4)``
     :param feature_dim: units of the first dense layer, whose post-ReLU output is the RL state (128 in §4)
     :param dropout: dropout before each dense layer (0.6 in the released code)
     :param batch_norm: BatchNorm after each convolution. Not in the paper, but on by default: without it the
@@ -60,6 +71,7 @@ class ClassifierConfig:
 
     width: int = 16
     feature_dim: int = 128
+    architecture: str = "fig3"
     dropout: float = 0.5
     batch_norm: bool = True
     lr: float = 1e-3
@@ -92,6 +104,8 @@ class ClassifierConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"ClassifierConfig.{name} must be an integer >= 0, got {value!r}")
+        if self.architecture not in ARCHITECTURES:
+            raise ValueError(f"ClassifierConfig.architecture must be one of {ARCHITECTURES}, got {self.architecture!r}")
         if not 0.0 <= float(self.dropout) < 1.0:
             raise ValueError(f"ClassifierConfig.dropout must be in [0, 1), got {self.dropout!r}")
         for name in ("lr", "head_lr"):
@@ -118,6 +132,27 @@ class ClassifierConfig:
         )
         return replace(base, **overrides)
 
+    @classmethod
+    def vgg(cls, **overrides: Any) -> ClassifierConfig:
+        """The paper's Fig. 4 network for FER2013: VGG19 with BatchNorm (16 convolutions in five stages of
+        64 → 512 channels at width 64, five max-pools), then the two dense layers of Fig. 3.
+
+        The cited code (``WuJie1010/Facial-Expression-Recognition.Pytorch``) ends in a single 512→7 linear
+        layer; the 128-unit first dense layer is kept here because its output is the RL state (§4). Training
+        follows that code's scale: dropout 0.5, batch 128, at most 100 epochs. Meant for a GPU (about 20 M
+        parameters at width 64); ``overrides`` replace any field (``width=16`` for a CPU-sized run).
+        """
+        base = cls(
+            architecture="vgg",
+            width=PAPER_WIDTH,
+            dropout=0.5,
+            batch_norm=True,
+            batch_size=128,
+            max_epochs=100,
+            patience=8,
+        )
+        return replace(base, **overrides)
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict of every field (used in cache keys)."""
         return asdict(self)
@@ -133,7 +168,9 @@ class ClassifierConfig:
 
     @property
     def channels(self) -> tuple[int, ...]:
-        """Output channels of the six conv layers."""
+        """Output channels of every conv layer, in order (six for Fig. 3, sixteen for ``"vgg"``)."""
+        if self.architecture == "vgg":
+            return vgg_channels(self.width)
         return conv_channels(self.width)
 
 
@@ -166,15 +203,22 @@ class FastDropout(nn.Dropout):
         return x * mask
 
 
+def vgg_channels(width: int) -> tuple[int, ...]:
+    """Channels of the sixteen Fig. 4 convolutions (:data:`VGG_PLAN`; width 64 → VGG19's 64 … 512)."""
+    return tuple(max(1, math.floor(width * m + 0.5)) for n, m in VGG_PLAN for _ in range(n))
+
+
 def _pooled(size: int, times: int = 4) -> int:
-    # 2×2 max-pool with ceil_mode=True: ceil(size / 2), so any size >= 1 survives four pools.
+    # 2×2 max-pool with ceil_mode=True: ceil(size / 2), so any size >= 1 survives any number of pools.
     for _ in range(times):
         size = (size + 1) // 2
     return size
 
 
 class EmotionCNN(nn.Module):
-    """The paper's Fig. 3 CNN (§3.2.1) as a trunk (six convs, four pools) and a head (two dense layers).
+    """The paper's Fig. 3 CNN (§3.2.1) as a trunk (six convs, four pools) and a head (two dense layers), or
+    with ``config.architecture == "vgg"`` the Fig. 4 VGG19-style trunk (sixteen convs, five pools) under the
+    same head.
 
     :param in_channels: 1 for grayscale, 3 for RGB
     :param num_classes: K, the number of emotions (7 in the paper)
@@ -212,19 +256,31 @@ class EmotionCNN(nn.Module):
         def pool() -> nn.Module:
             return nn.MaxPool2d(2, ceil_mode=True)
 
-        self.convs = nn.Sequential(
-            *conv(self.in_channels, c[0]),
-            pool(),
-            *conv(c[0], c[1]),
-            pool(),
-            *conv(c[1], c[2]),
-            *conv(c[2], c[3]),
-            pool(),
-            *conv(c[3], c[4]),
-            *conv(c[4], c[5]),
-            pool(),
-        )
-        self._trunk_dim = c[5] * _pooled(h) * _pooled(w)
+        if config.architecture == "vgg":
+            layers: list[nn.Module] = []
+            cin, i = self.in_channels, 0
+            for n_convs, _ in VGG_PLAN:
+                for _ in range(n_convs):
+                    layers += conv(cin, c[i])
+                    cin, i = c[i], i + 1
+                layers.append(pool())
+            self.convs = nn.Sequential(*layers)
+            n_pools = len(VGG_PLAN)
+        else:
+            self.convs = nn.Sequential(
+                *conv(self.in_channels, c[0]),
+                pool(),
+                *conv(c[0], c[1]),
+                pool(),
+                *conv(c[1], c[2]),
+                *conv(c[2], c[3]),
+                pool(),
+                *conv(c[3], c[4]),
+                *conv(c[4], c[5]),
+                pool(),
+            )
+            n_pools = 4
+        self._trunk_dim = c[-1] * _pooled(h, n_pools) * _pooled(w, n_pools)
         self.dropout1 = FastDropout(config.dropout)
         self.dense1 = nn.Linear(self._trunk_dim, config.feature_dim)
         self.dropout2 = FastDropout(config.dropout)
@@ -233,7 +289,7 @@ class EmotionCNN(nn.Module):
 
     @property
     def trunk_dim(self) -> int:
-        """Length of the flattened conv features (``c6 × ⌈H/16⌉ × ⌈W/16⌉``)."""
+        """Length of the flattened conv features (Fig. 3: ``c6 × ⌈H/16⌉ × ⌈W/16⌉``; vgg: ``c16 × ⌈H/32⌉ × ⌈W/32⌉``)."""
         return self._trunk_dim
 
     @property
