@@ -58,7 +58,8 @@ def main() -> None:
                 "gap_clean": float(p[kept & ~noisy].mean() - p[~kept & ~noisy].mean()),
             }
             for b in BASELINES:
-                r = eq2_sample_rewards(p, b, env.unwrapped.num_classes)
+                labels = env.unwrapped.dataset.y_train[info["sample_indices"]]
+                r = eq2_sample_rewards(info["sample_probs"], labels, b)
                 row[f"f1_{b}"] = removal_scores(r > 0, noisy)["removal_f1"]
             rows.append(row)
         mean = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}

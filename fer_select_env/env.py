@@ -90,8 +90,10 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
 
     ``reward="eq3"`` (default): 0 on every step but the last. On the last step the classifier is retrained
     on the kept set B, every image i of the episode gets ``R_i = P(y_i | x_i) - b`` (Eq. 2) and the reward is
-    ``Σ_{i∈B} R_i`` (Eq. 3). ``baseline`` picks b: ``"uniform"`` (1/K, default; the released code's value),
-    ``"mean"`` (mean of ``P(y_j | x_j)`` over the episode) or ``"none"``. ``scoring="in_sample"`` (default)
+    ``Σ_{i∈B} R_i`` (Eq. 3). ``baseline`` picks b: ``"class_prior"`` (default: ``(1/n) Σ_j P(y_i | x_j)``,
+    the classifier's mean probability of image i's label class over the episode, Eq. 2 read literally),
+    ``"uniform"`` (1/K, the released code's value), ``"mean"`` (mean of ``P(y_j | x_j)`` over the episode)
+    or ``"none"``. ``scoring="in_sample"`` (default)
     scores all images with the retrained classifier, as the paper does; ``"cross_fit"`` scores each kept
     image with a classifier trained on the other folds of the kept set and each removed image with the
     classifier trained on all of B (see ``docs/performance.md`` for the measured difference).
@@ -106,8 +108,9 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
     rewards sum to Eq. 3 with one episode of lag. The retraining still happens at the end of each episode.
 
     The terminal step's ``info`` holds ``sample_rewards`` (R_i in step order), ``kept``, ``sample_indices``,
-    ``sample_label_probs``, ``val_accuracy``, ``val_macro_f1``, ``kept_fraction``, ``retrained`` and, when
-    the dataset has noise ground truth, ``removal_precision``, ``removal_recall`` and ``removal_f1``. Other
+    ``sample_label_probs``, ``sample_probs`` (the n×K class probabilities that defined them),
+    ``val_accuracy``, ``val_macro_f1``, ``kept_fraction``, ``retrained`` and, when the dataset has noise
+    ground truth, ``removal_precision``, ``removal_recall`` and ``removal_f1``. Other
     steps carry only ``sample_index``. Noise ground truth is never used for anything but these metrics.
 
     ## Starting State
@@ -163,7 +166,7 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
         dataset: FERDataset | str | os.PathLike | None = None,
         observation: str = "paper",
         reward: str = "eq3",
-        baseline: str = "uniform",
+        baseline: str = "class_prior",
         scoring: str = "in_sample",
         n_folds: int = 2,
         retrain: str = "head",
@@ -397,7 +400,7 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
         self._episode_features = self._features[self._order]
         # Per-step rewards are paid from the scores as they stand now (one episode of lag, documented).
         self._episode_label_probs = label_probabilities(self._probs_train[self._order], y)
-        self._step_rewards = eq2_sample_rewards(self._episode_label_probs, self.baseline, self.num_classes)
+        self._step_rewards = eq2_sample_rewards(self._probs_train[self._order], y, self.baseline)
         if self.observation_mode == "label_aware":
             probs = self._probs_train[self._order]
             onehot = np.eye(self.num_classes, dtype=np.float32)[y]
@@ -482,7 +485,7 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
         else:
             probs = probs_full
         label_probs = label_probabilities(probs, y)
-        sample_rewards = eq2_sample_rewards(label_probs, self.baseline, self.num_classes)
+        sample_rewards = eq2_sample_rewards(probs, y, self.baseline)
 
         # Images outside this episode were not trained on, so the retrained model's scores for them (set by
         # `_train_main`) are out-of-sample already; the episode's images take the scores that defined rewards.
@@ -504,6 +507,7 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
             "kept": kept.copy(),
             "sample_indices": order.copy(),
             "sample_label_probs": label_probs.astype(np.float32),
+            "sample_probs": np.asarray(probs, dtype=np.float32).copy(),
             "val_accuracy": float(self._val_metrics["val_accuracy"]),
             "val_macro_f1": float(self._val_metrics["val_macro_f1"]),
             "kept_fraction": float(kept.mean()),

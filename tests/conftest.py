@@ -25,8 +25,13 @@ SELECTOR_TEST_CONFIG = ClassifierConfig(
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
-    """Never read or write the user's real cache from a test."""
+    """Never read or write the user's real cache from a test, nor leave SB3 log folders in the system tmp.
+
+    SB3's ``configure_logger`` makes a ``$TMPDIR/SB3-<timestamp>`` folder for every model built without a
+    log folder unless ``SB3_LOGDIR`` points elsewhere.
+    """
     monkeypatch.setenv("FER_SELECT_CACHE_DIR", str(tmp_path_factory.mktemp("fer_select_cache")))
+    monkeypatch.setenv("SB3_LOGDIR", str(tmp_path_factory.mktemp("sb3_logs")))
 
 
 def make_blob_dataset(

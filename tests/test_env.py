@@ -102,6 +102,21 @@ def test_terminal_reward_matches_hand_computation_in_sample():
     assert info["kept_fraction"] == pytest.approx(kept.mean())
 
 
+def test_class_prior_baseline_is_the_mean_predicted_probability_of_each_label_class():
+    """Eq. 2 read literally: b_i = (1/n) Σ_j P(y_i | x_j) over the episode, from the same scores as R_i."""
+    env = make_env(scoring="in_sample", baseline="class_prior")
+    keep = lambda i: int(i % 4 != 0)  # noqa: E731
+    _, rewards, info = run_episode(env, keep, seed=3)
+    ds, clf = env.dataset, env.classifier
+    order, kept = info["sample_indices"], info["kept"]
+    probs = clf.predict_proba(ds.x_train[order])
+    np.testing.assert_allclose(info["sample_probs"], probs, atol=1e-5)
+    y = ds.y_train[order]
+    r_i = probs[np.arange(len(order)), y] - probs.mean(axis=0)[y]
+    np.testing.assert_allclose(info["sample_rewards"], r_i, atol=1e-5)
+    assert rewards[-1] == pytest.approx(r_i[kept].sum(), abs=1e-4)
+
+
 def test_cross_fit_scores_removed_images_with_main_model_and_kept_ones_out_of_fold():
     env = make_env(scoring="cross_fit", baseline="mean")
     keep = lambda i: int(i % 2 == 0)  # noqa: E731

@@ -18,20 +18,46 @@ def test_label_probabilities():
     np.testing.assert_allclose(r.label_probabilities(PROBS, LABELS), [0.7, 0.8, 0.25, 0.3, 0.6])
 
 
+# Column means of PROBS: the classifier's mean predicted probability of each class over the episode.
+PRIOR = PROBS.astype(np.float64).mean(axis=0)  # [0.42, 0.35, 0.23]
+
+
 @pytest.mark.parametrize(
-    ("baseline", "b"), [("uniform", 1 / 3), ("mean", (0.7 + 0.8 + 0.25 + 0.3 + 0.6) / 5), ("none", 0.0)]
+    ("baseline", "b"),
+    [
+        ("uniform", np.full(5, 1 / 3)),
+        ("mean", np.full(5, (0.7 + 0.8 + 0.25 + 0.3 + 0.6) / 5)),
+        ("none", np.zeros(5)),
+        # b_i = (1/n) Σ_j P(y_i | x_j): labels 0, 1, 2, 1, 2 read the prior of their own class.
+        ("class_prior", np.array([0.42, 0.35, 0.23, 0.35, 0.23])),
+    ],
 )
 def test_eq2_and_eq3_by_hand(baseline, b):
     p = np.array([0.7, 0.8, 0.25, 0.3, 0.6])
-    rewards = r.eq2_sample_rewards(p, baseline, num_classes=3)
+    rewards = r.eq2_sample_rewards(PROBS, LABELS, baseline)
     np.testing.assert_allclose(rewards, p - b, rtol=1e-6)
     # Eq. 3 sums over the kept set only: images 0, 1 and 4.
-    assert r.eq3_episode_reward(rewards, KEPT) == pytest.approx(0.7 + 0.8 + 0.6 - 3 * b, rel=1e-6)
+    assert r.eq3_episode_reward(rewards, KEPT) == pytest.approx(0.7 + 0.8 + 0.6 - b[[0, 1, 4]].sum(), rel=1e-6)
+
+
+def test_class_prior_baseline_keeps_a_minority_class_that_uniform_removes():
+    # An imbalanced episode: 9 images of class 0, one of class 2, K = 3. The minority image gets 0.25 for its
+    # (correct) label, below chance 1/3, so the uniform baseline penalises keeping it; relative to the
+    # classifier's prior for class 2 (small, since it rarely predicts it) it is a good image.
+    probs = np.array([[0.9, 0.05, 0.05]] * 9 + [[0.6, 0.15, 0.25]])
+    labels = np.array([0] * 9 + [2])
+    assert r.eq2_sample_rewards(probs, labels, "uniform")[-1] < 0
+    assert r.eq2_sample_rewards(probs, labels, "class_prior")[-1] == pytest.approx(0.25 - 0.07, rel=1e-5)
+    # On a balanced episode with a symmetric classifier the prior is 1/K, the uniform reading.
+    sym = np.array([[0.6, 0.2, 0.2], [0.2, 0.6, 0.2], [0.2, 0.2, 0.6]])
+    np.testing.assert_allclose(
+        r.eq2_sample_rewards(sym, [0, 1, 2], "class_prior"), r.eq2_sample_rewards(sym, [0, 1, 2], "uniform"), atol=1e-6
+    )
 
 
 def test_eq2_unknown_baseline():
     with pytest.raises(ValueError, match="baseline must be one of"):
-        r.eq2_sample_rewards(np.ones(2), "median", 3)
+        r.eq2_sample_rewards(PROBS, LABELS, "median")
 
 
 def test_eq3_with_nothing_kept_is_zero():
