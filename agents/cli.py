@@ -595,6 +595,20 @@ def kept_subset(dataset: FERDataset, kept: np.ndarray) -> FERDataset:
     )
 
 
+def stratified_subset(dataset: FERDataset, limit: int, seed: int) -> FERDataset:
+    """Keep ``limit`` training rows, the same fraction of every class, in file order; val and test unchanged."""
+    n = len(dataset.y_train)
+    if limit >= n:
+        return dataset
+    rng = np.random.default_rng(seed)
+    keep = np.zeros(n, dtype=bool)
+    for k in np.unique(dataset.y_train):
+        idx = np.flatnonzero(dataset.y_train == k)
+        take = max(1, round(limit * len(idx) / n))
+        keep[rng.choice(idx, size=min(take, len(idx)), replace=False)] = True
+    return kept_subset(dataset, keep)
+
+
 def cmd_clean(args: argparse.Namespace) -> int:
     """``fer-select clean``: apply a selector to a dataset and write the kept subset; see docs/cli.md."""
     if args.agent is None and args.selector is None:

@@ -28,27 +28,13 @@ from pathlib import Path
 import numpy as np
 
 from agents.benchmark import BenchmarkSettings, format_table, run_benchmark
-from agents.cli import kept_subset
+from agents.cli import stratified_subset
 from agents.rl_selection import RLSettings
 from fer_select_env.classifier import ClassifierConfig
-from fer_select_env.data import FERDataset, load_fer2013, make_face_noise_dataset
+from fer_select_env.data import load_fer2013, make_face_noise_dataset
 
 PAPER_TABLE_1 = {"keep_all": 70.21, "feng": 71.23, "reinforce": 72.35}
 """Total accuracy (%) on FER2013's PrivateTest in the paper's Table 1: DCNN, DCNN+Sigmoid, DCNN+RLPS."""
-
-
-def stratified_subset(dataset: FERDataset, limit: int, seed: int) -> FERDataset:
-    """Keep ``limit`` training rows, the same fraction of every class, in file order; val and test unchanged."""
-    n = len(dataset.y_train)
-    if limit >= n:
-        return dataset
-    rng = np.random.default_rng(seed)
-    keep = np.zeros(n, dtype=bool)
-    for k in np.unique(dataset.y_train):
-        idx = np.flatnonzero(dataset.y_train == k)
-        take = max(1, round(limit * len(idx) / n))
-        keep[rng.choice(idx, size=min(take, len(idx)), replace=False)] = True
-    return kept_subset(dataset, keep)
 
 
 def classifier_config(model: str, full: bool) -> ClassifierConfig:

@@ -362,3 +362,20 @@ def test_clean_reads_the_fer2013_evaluation_copy_and_reports_ferplus(work, tmp_p
     proc = run_cli(work, "clean", "--data", str(path), "--agent", "keep_all", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     assert "labels disputed by the FER+ majority" in proc.stdout
+
+
+def test_stratified_subset_keeps_every_class_in_proportion():
+    from agents.cli import stratified_subset
+
+    ds = make_blob_dataset(n_train=90, n_val=12, n_test=12, num_classes=3, noise_rate=0.2, seed=4)
+    sub = stratified_subset(ds, 30, seed=0)
+    assert len(sub.y_train) == 30
+    expected = np.bincount(ds.y_train, minlength=3) * 30 / 90
+    assert np.abs(np.bincount(sub.y_train, minlength=3) - expected).max() <= 0.5  # rounded per class
+    # Rows are a subset in file order, with their noise ground truth; val and test are untouched.
+    rows = [int(np.flatnonzero((ds.x_train == x).all(axis=(1, 2)))[0]) for x in sub.x_train]
+    assert rows == sorted(rows)
+    np.testing.assert_array_equal(sub.noise_train, ds.noise_train[rows])
+    np.testing.assert_array_equal(sub.x_val, ds.x_val)
+    assert stratified_subset(ds, 1000, seed=0) is ds
+    assert stratified_subset(ds, 30, seed=0).fingerprint() == sub.fingerprint()
