@@ -124,6 +124,15 @@ def final_training(
     return clf, summary
 
 
+def kept_fraction_by_class(kept: np.ndarray, dataset: FERDataset) -> dict[str, float | None]:
+    """Fraction of each class's training images (by given label) that a selection keeps; ``None`` for a
+    class with no training image. On imbalanced real data this shows whether a selector empties a class."""
+    y = dataset.y_train
+    return {
+        name: (float(np.mean(kept[y == k])) if np.any(y == k) else None) for k, name in enumerate(dataset.class_labels)
+    }
+
+
 def run_one(
     name: str,
     dataset: FERDataset,
@@ -147,6 +156,7 @@ def run_one(
         "test_per_class_accuracy": test["per_class_accuracy"],
         "test_confusion_matrix": test["confusion_matrix"],
         "kept_fraction": selection.kept_fraction,
+        "kept_fraction_by_class": kept_fraction_by_class(selection.kept, dataset),
         "removal_precision": None,
         "removal_recall": None,
         "removal_f1": None,

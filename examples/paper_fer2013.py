@@ -93,6 +93,10 @@ def main(argv: list[str] | None = None) -> int:
         for name, paper in PAPER_TABLE_1.items():
             ours = np.mean([r["test_accuracy"] for r in results["agents"][name]["runs"]]) * 100
             print(f"  {name:<10} ours {ours:5.2f}   paper {paper:5.2f}")
+    print("\nKept fraction of each class's training images (by given label):")
+    for name, block in results["agents"].items():
+        by_class = block["runs"][0].get("kept_fraction_by_class") or {}
+        print(f"  {name:<16}" + "  ".join(f"{c} {v:.2f}" for c, v in by_class.items() if v is not None))
     for name, block in results["agents"].items():
         ref = [r.get("ferplus_reference") for r in block["runs"] if r.get("ferplus_reference")]
         if ref:

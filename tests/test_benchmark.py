@@ -27,6 +27,7 @@ RUN_KEYS = {
     "test_macro_f1",
     "test_per_class_accuracy",
     "kept_fraction",
+    "kept_fraction_by_class",
     "removal_precision",
     "removal_recall",
     "removal_f1",
@@ -98,6 +99,7 @@ def test_cli_every_agent_end_to_end_and_resume(tiny_npz, tmp_path, capsys):
     oracle = results["agents"]["oracle"]["runs"][0]
     assert oracle["removal_f1"] == 1.0 and oracle["kept_fraction"] == 0.75
     assert results["agents"]["keep_all"]["runs"][0]["kept_fraction"] == 1.0
+    assert set(results["agents"]["keep_all"]["runs"][0]["kept_fraction_by_class"].values()) == {1.0}
     table = capsys.readouterr().out
     assert "macro-F1" in table and "P(keep|label_flipped)" in table
 
@@ -211,3 +213,13 @@ def test_ferplus_votes_feed_a_reference_report(tmp_path):
     report = json.loads(out.read_text())["agents"]["keep_all"]["runs"][0]["ferplus_reference"]
     assert report["base_disagree_rate"] == pytest.approx(0.25)
     assert report["kept_disagree_rate"] == pytest.approx(0.25)
+
+
+def test_kept_fraction_by_class_counts_given_labels():
+    from agents.benchmark import kept_fraction_by_class
+
+    ds = make_blob_dataset(n_train=12, n_val=6, n_test=6, num_classes=3)
+    kept = ds.y_train != 1  # drop the whole of class 1 and nothing else
+    by_class = kept_fraction_by_class(kept, ds)
+    assert list(by_class) == list(ds.class_labels)
+    assert by_class == {ds.class_labels[0]: 1.0, ds.class_labels[1]: 0.0, ds.class_labels[2]: 1.0}
