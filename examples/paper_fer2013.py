@@ -27,11 +27,12 @@ from pathlib import Path
 
 import numpy as np
 
-from agents.benchmark import BenchmarkSettings, format_table, run_benchmark
+from agents.benchmark import BenchmarkSettings, check_agent_names, format_table, run_benchmark
 from agents.cli import stratified_subset
 from agents.rl_selection import RLSettings
 from fer_select_env.classifier import ClassifierConfig
 from fer_select_env.data import load_fer2013, make_face_noise_dataset
+from fer_select_env.rewards import BASELINES
 
 PAPER_TABLE_1 = {"keep_all": 70.21, "feng": 71.23, "reinforce": 72.35}
 """Total accuracy (%) on FER2013's PrivateTest in the paper's Table 1: DCNN, DCNN+Sigmoid, DCNN+RLPS."""
@@ -51,6 +52,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", default="0", help="comma-separated seeds (default 0)")
     parser.add_argument("--train-limit", type=int, default=8000, help="training rows kept on CPU (default 8000)")
     parser.add_argument("--episodes", type=int, default=15)
+    parser.add_argument(
+        "--agents", default="keep_all,feng,reinforce", help="comma-separated (default: the three of Table 1)"
+    )
+    parser.add_argument(
+        "--baseline",
+        choices=list(BASELINES),
+        default=None,
+        help="Eq. 2's baseline for the REINFORCE agents (default: the env's, class_prior)",
+    )
     parser.add_argument("--model", choices=["fig3", "vgg"], default="fig3", help="Fig. 3 CNN or Fig. 4 VGG19")
     parser.add_argument("--full", action="store_true", help="paper scale: every row, width 64, 100 epochs (GPU)")
     parser.add_argument("--device", default="cpu")
@@ -60,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     if not Path(args.data).exists():
         parser.error(f"--data: no such file or directory: {args.data}")
     try:
+        agents = check_agent_names(args.agents.split(","))
         seeds = [int(s) for s in args.seeds.split(",")]
         started = time.perf_counter()
         dataset = load_fer2013(args.data)
@@ -68,13 +79,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"loaded FER2013 in {time.perf_counter() - started:.1f} s: {dataset}")
     if not args.full:
         dataset = stratified_subset(dataset, args.train_limit, seeds[0])
-    agents = ["keep_all", "feng", "reinforce"]
     if args.noise == "face":
         dataset = make_face_noise_dataset(dataset, seed=seeds[0])
-        agents.append("reinforce_paper")
+        if "reinforce_paper" not in agents:
+            agents.append("reinforce_paper")
+    extra_env_kwargs = {} if args.baseline is None else {"baseline": args.baseline}
     config = classifier_config(args.model, args.full)
     settings = BenchmarkSettings(
-        rl=RLSettings(episodes=args.episodes, tensorboard_log=args.tensorboard_log),
+        rl=RLSettings(episodes=args.episodes, tensorboard_log=args.tensorboard_log, extra_env_kwargs=extra_env_kwargs),
         classifier_config=config,
         final_max_epochs=100 if args.full else None,
         device=args.device,
@@ -91,7 +103,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.noise == "none":
         print("\nTotal test accuracy (%), ours vs the paper's Table 1 (Fig. 4 model, full data, GPU):")
         for name, paper in PAPER_TABLE_1.items():
-            ours = np.mean([r["test_accuracy"] for r in results["agents"][name]["runs"]]) * 100
+            runs = results["agents"].get(name, {}).get("runs")
+            if not runs:
+                continue
+            ours = np.mean([r["test_accuracy"] for r in runs]) * 100
             print(f"  {name:<10} ours {ours:5.2f}   paper {paper:5.2f}")
     print("\nKept fraction of each class's training images (by given label):")
     for name, block in results["agents"].items():

@@ -73,6 +73,28 @@ def test_paper_fer2013_protocol_on_a_tiny_evaluation_copy(tmp_path, capsys, monk
     assert "paper 72.35" in text and "FER+ reference, keep_all" in text and out.is_file()
 
 
+def test_paper_fer2013_agents_and_baseline_flags(tmp_path, capsys, monkeypatch):
+    import paper_fer2013
+
+    path = tmp_path / "fer2013.npz"
+    write_fer2013_copy(path, n=63)
+    with pytest.raises(SystemExit) as exc:
+        paper_fer2013.main(["--data", str(path), "--agents", "keep_all,dcnn"])
+    assert exc.value.code == 2 and "unknown agent(s) dcnn" in capsys.readouterr().err
+
+    seen = {}
+
+    def fake_run_benchmark(dataset, agents, seeds, settings, **kwargs):
+        seen.update(agents=agents, env=settings.rl.extra_env_kwargs)
+        return {"meta": {"class_names": []}, "agents": {}}
+
+    monkeypatch.setattr(paper_fer2013, "run_benchmark", fake_run_benchmark)
+    monkeypatch.setattr(paper_fer2013, "format_table", lambda results: "")
+    args = ["--data", str(path), "--agents", "reinforce", "--baseline", "uniform", "--out", str(tmp_path / "o.json")]
+    assert paper_fer2013.main(args) == 0
+    assert seen == {"agents": ["reinforce"], "env": {"baseline": "uniform"}}
+
+
 def test_paper_fer2013_model_switch_picks_the_fig4_vgg():
     import paper_fer2013
 
