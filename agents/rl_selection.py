@@ -196,8 +196,9 @@ def _pretrain_row(stats: dict[str, float]) -> dict[str, float]:
 
 PPO_ENV_KWARGS: dict[str, Any] = {"reward": "per_step", "baseline": "mean"}
 """The env PPO learns on: dense per-step rewards ``a_i·R_i`` with the ``mean`` baseline of Eq. 2. With the
-``uniform`` baseline a mislabelled image's reward is close to 0 (≈ -0.02 on the synthetic default), and
-PPO's value-baseline advantage then has nothing to separate; centring on the mean makes it ≈ -0.5."""
+``uniform`` baseline (and the default ``class_prior``, ≈ 1/K on balanced data) a mislabelled image's reward is
+close to 0 (≈ -0.02 on the synthetic default), and PPO's value-baseline advantage then has nothing to
+separate; centring on the mean makes it ≈ -0.5."""
 
 PPO_KWARGS: dict[str, Any] = {
     "gamma": 0.0,
