@@ -20,6 +20,7 @@ import argparse
 
 import numpy as np
 
+from agents.benchmark import kept_fraction_by_class
 from agents.cli import stratified_subset
 from agents.rl_selection import RLSettings, make_selection_env
 from fer_select_env.data import FERDataset, load_fer2013
@@ -58,7 +59,7 @@ def main() -> None:
     print(f"{'(share)':<12} {'':>6}  " + " ".join(f"{s:8.3f}" for s in share))
     for baseline in BASELINES:
         kept = eq2_sample_rewards(probs, y, baseline) > 0
-        per_class = [kept[y == k].mean() if (y == k).any() else float("nan") for k in range(dataset.num_classes)]
+        per_class = [float("nan") if v is None else v for v in kept_fraction_by_class(kept, dataset).values()]
         ref = dataset_reference_report(dataset, kept)
         ferplus = "" if ref is None else f"  {ref['removed_disagree_rate']:.3f} / {ref['base_disagree_rate']:.3f}"
         print(f"{baseline:<12} {kept.mean():6.3f}  " + " ".join(f"{p:8.3f}" for p in per_class) + ferplus)

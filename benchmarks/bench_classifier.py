@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fer_select_env.classifier import ClassifierConfig, EmotionClassifier, pretrain_classifier
+from fer_select_env.classifier import ARCHITECTURES, ClassifierConfig, EmotionClassifier, pretrain_classifier
 from fer_select_env.data.dataset import FERDataset
 
 K = 7
@@ -110,7 +110,7 @@ def main() -> None:
     parser.add_argument("--toy", action="store_true", help="use the built-in blob set, not the synthetic faces")
     parser.add_argument("--scenario", default="label_symmetric", help="synthetic scenario")
     parser.add_argument("--widths", type=int, nargs="+", default=[16, 32, 64])
-    parser.add_argument("--architectures", nargs="+", default=["fig3"], choices=["fig3", "vgg"])
+    parser.add_argument("--architectures", nargs="+", default=["fig3"], choices=ARCHITECTURES)
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 128])
     parser.add_argument("--skip-widths", action="store_true")
     parser.add_argument("--skip-pretrain", action="store_true")

@@ -57,8 +57,8 @@ def main() -> None:
                 "gap_noisy": float(p[kept & noisy].mean() - p[~kept & noisy].mean()),
                 "gap_clean": float(p[kept & ~noisy].mean() - p[~kept & ~noisy].mean()),
             }
+            labels = env.unwrapped.dataset.y_train[info["sample_indices"]]
             for b in BASELINES:
-                labels = env.unwrapped.dataset.y_train[info["sample_indices"]]
                 r = eq2_sample_rewards(info["sample_probs"], labels, b)
                 row[f"f1_{b}"] = removal_scores(r > 0, noisy)["removal_f1"]
             rows.append(row)

@@ -30,7 +30,7 @@ import numpy as np
 from agents.benchmark import BenchmarkSettings, check_agent_names, format_table, run_benchmark
 from agents.cli import stratified_subset
 from agents.rl_selection import RLSettings
-from fer_select_env.classifier import ClassifierConfig
+from fer_select_env.classifier import ARCHITECTURES, ClassifierConfig
 from fer_select_env.data import load_fer2013, make_face_noise_dataset
 from fer_select_env.rewards import BASELINES
 
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="Eq. 2's baseline for the REINFORCE agents (default: the env's, class_prior)",
     )
-    parser.add_argument("--model", choices=["fig3", "vgg"], default="fig3", help="Fig. 3 CNN or Fig. 4 VGG19")
+    parser.add_argument("--model", choices=ARCHITECTURES, default="fig3", help="Fig. 3 CNN or Fig. 4 VGG19")
     parser.add_argument("--full", action="store_true", help="paper scale: every row, width 64, 100 epochs (GPU)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", default="paper_fer2013.json")

@@ -399,10 +399,10 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
         y = self.dataset.y_train[self._order]
         self._episode_features = self._features[self._order]
         # Per-step rewards are paid from the scores as they stand now (one episode of lag, documented).
-        self._episode_label_probs = label_probabilities(self._probs_train[self._order], y)
-        self._step_rewards = eq2_sample_rewards(self._probs_train[self._order], y, self.baseline)
+        probs = self._probs_train[self._order]
+        self._episode_label_probs = label_probabilities(probs, y)
+        self._step_rewards = eq2_sample_rewards(probs, y, self.baseline)
         if self.observation_mode == "label_aware":
-            probs = self._probs_train[self._order]
             onehot = np.eye(self.num_classes, dtype=np.float32)[y]
             self._episode_label_block = np.concatenate(
                 [onehot, probs, self._episode_label_probs[:, None]], axis=1

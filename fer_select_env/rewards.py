@@ -59,7 +59,7 @@ def eq2_baseline(probs: np.ndarray, labels: np.ndarray, baseline: str) -> np.nda
     if baseline == "uniform":
         return np.full(n, 1.0 / num_classes)
     if baseline == "mean":
-        return np.full(n, float(np.mean(probs[np.arange(n), labels])) if n else 0.0)
+        return np.full(n, float(np.mean(label_probabilities(probs, labels))) if n else 0.0)
     if baseline == "none":
         return np.zeros(n)
     raise ValueError(f"baseline must be one of {BASELINES}, got {baseline!r}")
