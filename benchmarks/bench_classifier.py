@@ -20,8 +20,8 @@ Usage::
     python benchmarks/bench_classifier.py                       # everything
     python benchmarks/bench_classifier.py --skip-widths         # only default-config timings
     python benchmarks/bench_classifier.py --threads 1 --fer2013 ../shared/data/fer2013/fer2013.npz
-    python benchmarks/bench_classifier.py --architectures fig3 vgg --widths 16 --batch-sizes 64 \
-        --skip-pretrain --head-repeats 1 --n-train 2000      # Fig. 3 vs Fig. 4 epoch cost
+    python benchmarks/bench_classifier.py --architectures fig3 vgg --widths 16 64 --batch-sizes 64 \
+        --skip-pretrain --head-repeats 1 --n-train 2000      # Fig. 3 vs Fig. 4: epoch cost, parameters
 """
 
 from __future__ import annotations
@@ -38,7 +38,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fer_select_env.classifier import ARCHITECTURES, ClassifierConfig, EmotionClassifier, pretrain_classifier
+from fer_select_env.classifier import (
+    ARCHITECTURES,
+    ClassifierConfig,
+    EmotionClassifier,
+    EmotionCNN,
+    pretrain_classifier,
+)
 from fer_select_env.data.dataset import FERDataset
 
 K = 7
@@ -136,9 +142,10 @@ def main() -> None:
                 for bs in args.batch_sizes:
                     cfg = replace(base, architecture=arch, width=width, batch_size=bs)
                     wall, cpu = epoch_seconds(cfg, x, y)
+                    n_params = sum(p.numel() for p in EmotionCNN(1, K, x.shape[1:], cfg).parameters())
                     print(
-                        f"epoch  {arch:4s} width={width:3d} batch={bs:4d}: {wall:7.2f} s/epoch wall, "
-                        f"{cpu:7.2f} s CPU on {len(x)} images ({load()})"
+                        f"epoch  {arch:4s} width={width:3d} batch={bs:4d} params={n_params / 1e6:.2f}M: "
+                        f"{wall:7.2f} s/epoch wall, {cpu:7.2f} s CPU on {len(x)} images ({load()})"
                     )
 
     clf = EmotionClassifier(K, x.shape[1:], base, seed=0)

@@ -11,7 +11,7 @@ face (§4.5) and the paper's state agent ``reinforce_paper`` is added.
 
 CPU sizing: by default the embedded Fig. 3 CNN at width 16 and a 20-epoch cap, and ``--train-limit``
 (default 8,000) keeps a stratified subset of the training rows so that one seed fits a 2-core machine well
-inside two hours (about 10 minutes measured, see ``docs/results.md``). ``--full`` uses every training row,
+inside two hours (15.5 minutes measured, see ``docs/results.md``). ``--full`` uses every training row,
 the paper-width network (width 64, 100 epochs) and is meant for a GPU (``--device cuda``). The paper's
 Table 1 numbers come from its Fig. 4 model, a VGG19-style network: ``--model vgg`` selects it
 (:meth:`ClassifierConfig.vgg`, width 16 on CPU and 64 with ``--full``). Expect lower absolute accuracies
