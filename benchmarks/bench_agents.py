@@ -19,7 +19,7 @@ from stable_baselines3 import PPO
 
 import fer_select_env  # noqa: F401
 from agents import REINFORCE
-from agents.rl_selection import PPO_KWARGS
+from agents.experiment.rl_selection import PPO_KWARGS
 
 
 def main() -> None:

@@ -2,9 +2,9 @@
 
 The one-step optimum of Eq. 3 is "keep image i iff R_i > 0". This script scores every training image with
 the pre-trained embedded classifier (one frozen pass of the benchmark's ``reinforce`` env, so the same
-cached classifier as ``examples/paper_fer2013.py``), applies that rule under every baseline of
-``fer_select_env.rewards.BASELINES`` and prints, per class, the class's share of the training set and the
-fraction of it the rule keeps; with FER+ votes, also the share of FER+-disputed labels among the removed.
+cached classifier as ``examples/paper_fer2013.py``), applies that rule under every Eq. 2 baseline of
+``fer_select_env.envs.select.rewards.EQ2_BASELINES`` and prints, per class, the class's share of the training
+set and the fraction of it the rule keeps; with FER+ votes, also the share of FER+-disputed labels among the removed.
 
     python benchmarks/bench_baseline_classes.py --data ../shared/data/fer2013/fer2013.npz --train-limit 8000
 
@@ -20,12 +20,12 @@ import argparse
 
 import numpy as np
 
-from agents.benchmark import kept_fraction_by_class
-from agents.cli import stratified_subset
-from agents.rl_selection import RLSettings, make_selection_env
+from agents.experiment.benchmark import kept_fraction_by_class
+from agents.experiment.rl_selection import make_selection_env
+from agents.experiment.settings import RLSettings
 from fer_select_env.data import FERDataset, load_fer2013
 from fer_select_env.data.ferplus import dataset_reference_report
-from fer_select_env.rewards import BASELINES, eq2_sample_rewards
+from fer_select_env.envs.select.rewards import EQ2_BASELINES, eq2_sample_rewards
 
 
 def main() -> None:
@@ -38,7 +38,7 @@ def main() -> None:
     args = parser.parse_args()
 
     dataset = load_fer2013(args.data) if args.data else FERDataset.from_npz(args.npz)
-    dataset = stratified_subset(dataset, args.train_limit, args.seed)
+    dataset = dataset.stratified_train_subset(args.train_limit, args.seed)
     env = make_selection_env(dataset, "label_aware", args.seed, RLSettings())
     _, info = env.reset(seed=args.seed, options={"freeze_classifier": True})
     done = False
@@ -57,7 +57,7 @@ def main() -> None:
     header = " ".join(f"{n[:8]:>8}" for n in names)
     print(f"{'baseline':<12} {'kept':>6}  {header}  FER+ disputed: removed / base")
     print(f"{'(share)':<12} {'':>6}  " + " ".join(f"{s:8.3f}" for s in share))
-    for baseline in BASELINES:
+    for baseline in EQ2_BASELINES:
         kept = eq2_sample_rewards(probs, y, baseline) > 0
         per_class = [float("nan") if v is None else v for v in kept_fraction_by_class(kept, dataset).values()]
         ref = dataset_reference_report(dataset, kept)

@@ -17,9 +17,9 @@ import time
 
 import numpy as np
 
-from fer_select_env.classifier import ClassifierConfig, EmotionClassifier
+from fer_select_env.core.metrics import confusion_matrix, macro_f1
 from fer_select_env.data.resolve import load_or_make_synthetic
-from fer_select_env.metrics import confusion_matrix, macro_f1
+from fer_select_env.models import ClassifierConfig, EmotionClassifier
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ Measures, on 48×48 grayscale 7-class images:
 * ``fit_head`` seconds on ``--n-head`` cached conv features with ``--n-val`` validation features.
 
 Data, in order of preference: ``--fer2013 PATH`` (real FER2013 from the shared evaluation copy; never
-commit it), ``fer_select_env.data.synthetic.make_synthetic_dataset`` when it exists (``--scenario``), else
+commit it), ``fer_select_env.data.scenarios.make_synthetic_dataset`` when it exists (``--scenario``), else
 (or with ``--toy``) a built-in learnable toy set (class = position of a bright blob, on noise).
 
 Every line ends with the 1-minute load average: with more busy threads than cores, PyTorch's OpenMP threads
@@ -38,14 +38,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fer_select_env.classifier import (
-    ARCHITECTURES,
-    ClassifierConfig,
-    EmotionClassifier,
-    EmotionCNN,
-    pretrain_classifier,
-)
 from fer_select_env.data.dataset import FERDataset
+from fer_select_env.models import ARCHITECTURES, ClassifierConfig, EmotionClassifier, EmotionCNN, pretrain_classifier
 
 K = 7
 HW = 48
@@ -78,7 +72,7 @@ def load_data(args: argparse.Namespace) -> tuple[str, np.ndarray, np.ndarray, np
     make_synthetic_dataset = None
     if not args.toy:
         try:
-            from fer_select_env.data.synthetic import make_synthetic_dataset
+            from fer_select_env.data.scenarios import make_synthetic_dataset
         except ImportError:
             pass
     if make_synthetic_dataset is not None:

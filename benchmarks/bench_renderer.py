@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 
-from fer_select_env.data.synthetic import render_faces, sample_action_units
+from fer_select_env.data.scenarios import render_faces, sample_action_units
 
 
 def main() -> None:

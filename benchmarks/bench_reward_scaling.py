@@ -10,10 +10,11 @@ on the synthetic default (the protocol of examples/benchmark.py, whose `reinforc
 import sys
 import time
 
-from agents.benchmark import BenchmarkSettings, final_training
-from agents.rl_selection import RLSettings, reinforce_selector
+from agents.experiment.benchmark import BenchmarkSettings, final_training
+from agents.experiment.rl_selection import reinforce_selector
+from agents.experiment.settings import RLSettings
 from fer_select_env.data.resolve import load_or_make_synthetic
-from fer_select_env.metrics import removal_scores
+from fer_select_env.envs.select.metrics import removal_scores
 
 ds = load_or_make_synthetic("label_symmetric", n_train=5000)
 scaling = sys.argv[1]

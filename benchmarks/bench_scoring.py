@@ -23,8 +23,8 @@ import gymnasium as gym
 import numpy as np
 
 import fer_select_env  # noqa: F401
-from fer_select_env.metrics import detection_auc, removal_scores
-from fer_select_env.rewards import BASELINES, eq2_sample_rewards
+from fer_select_env.envs.select.metrics import detection_auc, removal_scores
+from fer_select_env.envs.select.rewards import EQ2_BASELINES, eq2_sample_rewards
 
 
 def main() -> None:
@@ -58,7 +58,7 @@ def main() -> None:
                 "gap_clean": float(p[kept & ~noisy].mean() - p[~kept & ~noisy].mean()),
             }
             labels = env.unwrapped.dataset.y_train[info["sample_indices"]]
-            for b in BASELINES:
+            for b in EQ2_BASELINES:
                 r = eq2_sample_rewards(info["sample_probs"], labels, b)
                 row[f"f1_{b}"] = removal_scores(r > 0, noisy)["removal_f1"]
             rows.append(row)
@@ -66,7 +66,7 @@ def main() -> None:
         print(
             f"{args.scenario} retrain={args.retrain} scoring={scoring:9s} "
             f"AUC(-R) all={mean['auc_all']:.3f} kept={mean['auc_kept']:.3f} | "
-            + " ".join(f"removalF1[{b}]={mean['f1_' + b]:.3f}" for b in BASELINES)
+            + " ".join(f"removalF1[{b}]={mean['f1_' + b]:.3f}" for b in EQ2_BASELINES)
             + f" | P(label) kept-removed gap: noisy={mean['gap_noisy']:+.3f} clean={mean['gap_clean']:+.3f}"
             + f" | val_acc={mean['val_acc']:.3f} ({args.episodes} episodes)"
         )

@@ -9,7 +9,7 @@ selection is evaluated with the same final training (a fresh classifier, early s
 evaluation). ``results.json`` is rewritten after every run; rerunning with the same ``--out`` skips the runs
 it already holds, so an interrupted benchmark resumes where it stopped.
 
-The same engine and flags as ``fer-select benchmark``: both use the parser in ``agents.cli``.
+The same engine and flags as ``fer-select benchmark``: both use the parser in ``agents.experiment.cli``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from agents.cli import benchmark_main, build_benchmark_parser
+from agents.experiment.cli import benchmark_main, build_benchmark_parser
 
 
 def build_parser() -> argparse.ArgumentParser:

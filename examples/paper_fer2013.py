@@ -27,12 +27,12 @@ from pathlib import Path
 
 import numpy as np
 
-from agents.benchmark import BenchmarkSettings, check_agent_names, format_table, run_benchmark
-from agents.cli import stratified_subset
-from agents.rl_selection import RLSettings
-from fer_select_env.classifier import ARCHITECTURES, ClassifierConfig
+from agents.experiment.benchmark import BenchmarkSettings, format_table, run_benchmark
+from agents.experiment.registry import check_agent_names
+from agents.experiment.settings import RLSettings
 from fer_select_env.data import load_fer2013, make_face_noise_dataset
-from fer_select_env.rewards import BASELINES
+from fer_select_env.envs.select.rewards import EQ2_BASELINES
+from fer_select_env.models import ARCHITECTURES, ClassifierConfig
 
 PAPER_TABLE_1 = {"keep_all": 70.21, "feng": 71.23, "reinforce": 72.35}
 """Total accuracy (%) on FER2013's PrivateTest in the paper's Table 1: DCNN, DCNN+Sigmoid, DCNN+RLPS."""
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--baseline",
-        choices=list(BASELINES),
+        choices=list(EQ2_BASELINES),
         default=None,
         help="Eq. 2's baseline for the REINFORCE agents (default: the env's, class_prior)",
     )
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(exc))
     print(f"loaded FER2013 in {time.perf_counter() - started:.1f} s: {dataset}")
     if not args.full:
-        dataset = stratified_subset(dataset, args.train_limit, seeds[0])
+        dataset = dataset.stratified_train_subset(args.train_limit, seeds[0])
     if args.noise == "face":
         dataset = make_face_noise_dataset(dataset, seed=seeds[0])
         if "reinforce_paper" not in agents:

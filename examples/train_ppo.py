@@ -9,7 +9,7 @@ value is bootstrapped. This example uses the dense ``reward="per_step"`` instead
 ``a_i·R_i`` with R_i (Eq. 2) from the classifier as it stood when the pass began, so each reward belongs
 to one decision and the honest discount is ``gamma=0``. R_i uses the ``mean`` baseline, and SB3's
 ``VecNormalize`` standardises the observations. The settings are the benchmark's
-(``agents.rl_selection.PPO_ENV_KWARGS`` and ``PPO_KWARGS``).
+(``agents.experiment.rl_selection.PPO_ENV_KWARGS`` and ``PPO_KWARGS``).
 """
 
 from __future__ import annotations
@@ -19,16 +19,15 @@ import sys
 from pathlib import Path
 
 import gymnasium as gym
-import numpy as np
-import torch as th
 from stable_baselines3 import PPO
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
 import fer_select_env  # noqa: F401  (registers FERSelect-v0)
-from agents.benchmark import BenchmarkSettings, final_training
-from agents.rl_selection import PPO_ENV_KWARGS, PPO_KWARGS, EpisodeHistory, selection_pass
-from fer_select_env.metrics import removal_scores
+from agents.common import EpisodeHistory, keep_probability_function
+from agents.experiment.benchmark import BenchmarkSettings, final_training
+from agents.experiment.rl_selection import PPO_ENV_KWARGS, PPO_KWARGS, selection_pass
+from fer_select_env.envs.select.metrics import removal_scores
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,14 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     model.learn(args.episodes * n_images, callback=history, progress_bar=args.progress)
     model.save(args.save)
 
-    venv.training = False
-
-    def keep_probability(obs: np.ndarray) -> float:
-        obs_t = th.as_tensor(venv.normalize_obs(obs[None]))
-        with th.no_grad():
-            return float(model.policy.get_distribution(obs_t).distribution.probs[0, 1])
-
-    selection = selection_pass(env.unwrapped, keep_probability, args.seed)
+    venv.training = False  # read the observation statistics as training left them
+    selection = selection_pass(env.unwrapped, keep_probability_function(model, venv), args.seed)
     dataset = env.unwrapped.dataset
     _, test = final_training(dataset, selection.kept, args.seed, BenchmarkSettings(), progress=args.progress)
     print(f"kept {selection.kept_fraction:.3f} of the training images; test macro-F1 {test['macro_f1']:.3f}")

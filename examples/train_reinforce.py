@@ -20,15 +20,15 @@ from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
-import torch as th
 from stable_baselines3.common.monitor import Monitor
 
 import fer_select_env  # noqa: F401  (registers FERSelect-v0)
 from agents import REINFORCE
-from agents.benchmark import BenchmarkSettings, final_training, write_run_plots
-from agents.rl_selection import EpisodeHistory, selection_pass
-from fer_select_env.metrics import removal_scores
-from fer_select_env.plots import plot_confusion_matrices
+from agents.common import EpisodeHistory, keep_probability_function
+from agents.experiment.benchmark import BenchmarkSettings, final_training, write_run_plots
+from agents.experiment.rl_selection import selection_pass
+from fer_select_env.envs.select.metrics import removal_scores
+from fer_select_env.envs.select.plots import plot_confusion_matrices
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -74,13 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     model.learn(args.episodes * n_images, callback=history, progress_bar=args.progress)
     model.save(args.save)
 
-    policy = model.policy
-
-    def keep_probability(obs: np.ndarray) -> float:
-        with th.no_grad():
-            return float(policy.keep_probability(th.as_tensor(obs[None])))
-
-    selection = selection_pass(env.unwrapped, keep_probability, args.seed)
+    selection = selection_pass(env.unwrapped, keep_probability_function(model), args.seed)
     dataset = env.unwrapped.dataset
     settings = BenchmarkSettings()
     print("training the final classifier on all images and on the kept images (early stopping on val) ...")

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_blob_dataset
 
-from agents.benchmark import AGENT_NAMES, BenchmarkSettings, check_agent_names, final_training, format_table
-from agents.rl_selection import RLSettings
-from fer_select_env.classifier import ClassifierConfig
+from agents.experiment.benchmark import BenchmarkSettings, final_training, format_table
+from agents.experiment.registry import agent_names, check_agent_names
+from agents.experiment.settings import RLSettings
+from fer_select_env.models import ClassifierConfig
+from fer_select_env.testing import make_blob_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "examples"))
@@ -74,7 +75,7 @@ def test_final_training_uses_only_the_kept_images():
 def test_cli_every_agent_end_to_end_and_resume(tiny_npz, tmp_path, capsys):
     out = tmp_path / "results.json"
     plots = tmp_path / "plots"
-    assert _cli(tiny_npz, out, ",".join(AGENT_NAMES), "--plots", str(plots)) == 0
+    assert _cli(tiny_npz, out, ",".join(agent_names()), "--plots", str(plots)) == 0
     pngs = {p.name for p in plots.glob("*.png")}
     for expected in (
         "reinforce_seed0_episode_rewards.png",
@@ -87,7 +88,7 @@ def test_cli_every_agent_end_to_end_and_resume(tiny_npz, tmp_path, capsys):
         assert expected in pngs, expected
         assert (plots / expected).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     results = json.loads(out.read_text())
-    assert set(results["agents"]) == set(AGENT_NAMES)
+    assert set(results["agents"]) == set(agent_names())
     meta = results["meta"]
     assert {"command", "dataset_fingerprint", "settings", "versions"} <= set(meta)
     assert meta["settings"]["classifier_config"]["width"] == 4
@@ -216,7 +217,7 @@ def test_ferplus_votes_feed_a_reference_report(tmp_path):
 
 
 def test_kept_fraction_by_class_counts_given_labels():
-    from agents.benchmark import kept_fraction_by_class
+    from agents.experiment.benchmark import kept_fraction_by_class
 
     ds = make_blob_dataset(n_train=12, n_val=6, n_test=6, num_classes=3)
     kept = ds.y_train != 1  # drop the whole of class 1 and nothing else

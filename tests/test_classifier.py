@@ -10,8 +10,9 @@ import pytest
 import torch
 from torch import nn
 
-from fer_select_env.cache import CACHE_ENV_VAR
-from fer_select_env.classifier import (
+from fer_select_env.core.cache import CACHE_ENV_VAR
+from fer_select_env.data.dataset import FERDataset
+from fer_select_env.models import (
     ClassifierConfig,
     EmotionClassifier,
     EmotionCNN,
@@ -22,7 +23,6 @@ from fer_select_env.classifier import (
     resolve_device,
     vgg_channels,
 )
-from fer_select_env.data.dataset import FERDataset
 
 K = 4
 HW = 16

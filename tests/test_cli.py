@@ -1,7 +1,7 @@
 """The ``fer-select`` console script: every subcommand, its help, its errors, ``clean``'s outputs, and that an
 interrupted ``train`` resumed from its checkpoint ends exactly as the uninterrupted run.
 
-Subcommands run through the installed ``fer-select`` script when there is one, else ``python -m agents.cli``.
+Subcommands run through the installed ``fer-select`` script when there is one, else ``python -m agents.experiment.cli``.
 """
 
 from __future__ import annotations
@@ -18,18 +18,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch as th
-from conftest import make_blob_dataset, write_fer2013_copy
 
-from agents.benchmark import BenchmarkSettings, select
-from agents.checkpoint import MANIFEST, read_checkpoint
-from agents.cli import build_parser, main
-from agents.rl_selection import RLSettings
+from agents.experiment.benchmark import BenchmarkSettings, select
+from agents.experiment.checkpoint import MANIFEST, read_checkpoint
+from agents.experiment.cli import build_parser, main
+from agents.experiment.settings import RLSettings
 from fer_select_env import FERDataset
-from fer_select_env.classifier import ClassifierConfig
+from fer_select_env.models import ClassifierConfig
+from fer_select_env.testing import make_blob_dataset, write_fer2013_copy
 
 TINY = {"width": 4, "feature_dim": 16, "max_epochs": 3, "min_epochs": 1, "head_batch_size": 32, "head_max_epochs": 4}
 BUDGET = ["--episodes", "3", "--pretrain-episodes", "1"]  # 4 passes of 40 images
-SCRIPT = [shutil.which("fer-select")] if shutil.which("fer-select") else [sys.executable, "-m", "agents.cli"]
+SCRIPT = [shutil.which("fer-select")] if shutil.which("fer-select") else [sys.executable, "-m", "agents.experiment.cli"]
 
 
 def _dataset(num_classes: int = 3, seed: int = 0) -> FERDataset:
@@ -365,10 +365,8 @@ def test_clean_reads_the_fer2013_evaluation_copy_and_reports_ferplus(work, tmp_p
 
 
 def test_stratified_subset_keeps_every_class_in_proportion():
-    from agents.cli import stratified_subset
-
     ds = make_blob_dataset(n_train=90, n_val=12, n_test=12, num_classes=3, noise_rate=0.2, seed=4)
-    sub = stratified_subset(ds, 30, seed=0)
+    sub = ds.stratified_train_subset(30, seed=0)
     assert len(sub.y_train) == 30
     expected = np.bincount(ds.y_train, minlength=3) * 30 / 90
     assert np.abs(np.bincount(sub.y_train, minlength=3) - expected).max() <= 0.5  # rounded per class
@@ -377,5 +375,5 @@ def test_stratified_subset_keeps_every_class_in_proportion():
     assert rows == sorted(rows)
     np.testing.assert_array_equal(sub.noise_train, ds.noise_train[rows])
     np.testing.assert_array_equal(sub.x_val, ds.x_val)
-    assert stratified_subset(ds, 1000, seed=0) is ds
-    assert stratified_subset(ds, 30, seed=0).fingerprint() == sub.fingerprint()
+    assert ds.stratified_train_subset(1000, seed=0) is ds
+    assert ds.stratified_train_subset(30, seed=0).fingerprint() == sub.fingerprint()

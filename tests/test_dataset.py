@@ -7,6 +7,7 @@ import pytest
 
 from fer_select_env import FERDataset
 from fer_select_env.data import FER2013_CLASS_NAMES, noise_kind_name
+from fer_select_env.testing import make_blob_dataset
 
 
 def _arrays(n=(6, 4, 4), shape=(8, 8), k=3):
@@ -128,3 +129,26 @@ def test_fingerprint_changes_with_data():
 
 def test_noise_kind_names():
     assert [noise_kind_name(k) for k in range(5)] == ["clean", "label_flipped", "half_face", "no_face", "kind_4"]
+
+
+def test_train_subset_restricts_only_the_train_split():
+    ds = make_blob_dataset(n_train=30, noise_rate=0.3)
+    ds.extras["marker"] = np.arange(30)
+    kept = np.arange(30) % 3 != 0
+    sub = ds.train_subset(kept)
+    assert len(sub.y_train) == 20 and np.array_equal(sub.extras["marker"], np.flatnonzero(kept))
+    assert np.array_equal(sub.noise_train, ds.noise_train[kept])
+    assert np.array_equal(sub.x_val, ds.x_val) and np.array_equal(sub.y_test, ds.y_test)
+    with pytest.raises(ValueError, match="boolean mask with one entry per train image"):
+        ds.train_subset(np.flatnonzero(kept))
+
+
+def test_stratified_train_subset_keeps_every_class_in_proportion():
+    ds = make_blob_dataset(n_train=90, num_classes=3)
+    sub = ds.stratified_train_subset(30, seed=0)
+    assert np.bincount(sub.y_train).tolist() == [10, 10, 10]
+    assert ds.stratified_train_subset(1000, seed=0) is ds
+    assert ds.stratified_train_subset(30, seed=0).fingerprint() == sub.fingerprint()
+    for bad in (0, 2.5, True):
+        with pytest.raises(ValueError, match="limit: must be a positive integer"):
+            ds.stratified_train_subset(bad, seed=0)

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import gymnasium as gym
 import pytest
-from conftest import make_blob_dataset
 
 import fer_select_env
-from fer_select_env import env as fer_env
+from fer_select_env.envs.select import env as fer_env
+from fer_select_env.testing import make_blob_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -136,3 +136,23 @@ def test_quickstart_matches_readme():
     for command in re.findall(r"^pip install .*$", readme, re.M):
         assert command in index
     assert os.path.isfile(ROOT / "examples" / "train_reinforce.py")
+
+
+def test_generated_pages_are_up_to_date():
+    """docs/envs/ and docs/agent_registry.md are what docs/_scripts/gen_docs.py writes from the two registries
+    and the env docstrings."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gen_docs", DOCS / "_scripts" / "gen_docs.py")
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    pages = gen.pages()
+    env_pages = {"index.md", *(f"{family}.md" for family in fer_select_env.envs.ENV_FAMILIES)}
+    assert {p.name for p in pages} == {*env_pages, "agent_registry.md"}
+    stale = [p.name for p, text in pages.items() if not p.is_file() or p.read_text(encoding="utf-8") != text]
+    assert not stale, f"stale generated pages {stale}: run python docs/_scripts/gen_docs.py"
+    for row in fer_select_env.envs.ENV_SPECS:
+        assert f"`{row.id}`" in pages[DOCS / "envs" / f"{row.family}.md"]
+    from agents.experiment.registry import agent_names
+
+    assert all(f"| `{name}` |" in pages[DOCS / "agent_registry.md"] for name in agent_names())

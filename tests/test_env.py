@@ -6,12 +6,12 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from conftest import make_blob_dataset
 from gymnasium.error import ResetNeeded
 from gymnasium.utils.env_checker import data_equivalence
 
 import fer_select_env
-from fer_select_env.env import FERSelectEnv
+from fer_select_env.envs.select.env import FERSelectEnv
+from fer_select_env.testing import make_blob_dataset
 
 TINY = {"width": 4, "feature_dim": 16, "max_epochs": 3, "head_batch_size": 32, "head_max_epochs": 8}
 

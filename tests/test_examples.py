@@ -6,7 +6,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import make_blob_dataset, write_fer2013_copy
+
+from fer_select_env.testing import make_blob_dataset, write_fer2013_copy
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "examples"))
@@ -105,6 +106,6 @@ def test_paper_fer2013_model_switch_picks_the_fig4_vgg():
 
 
 def _tiny_config():
-    from fer_select_env.classifier import ClassifierConfig
+    from fer_select_env.models import ClassifierConfig
 
     return ClassifierConfig(width=4, feature_dim=16, max_epochs=3, min_epochs=1, head_batch_size=32, head_max_epochs=4)

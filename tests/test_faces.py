@@ -6,7 +6,6 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from conftest import make_blob_dataset
 
 from fer_select_env.data import (
     NOISE_CLEAN,
@@ -21,6 +20,7 @@ from fer_select_env.data import (
     render_faces,
     sample_action_units,
 )
+from fer_select_env.testing import make_blob_dataset
 
 HAS_HAAR = hasattr(cv2, "CascadeClassifier") and haar_cascade_path() is not None
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import SELECTOR_TEST_CONFIG, make_blob_dataset
 
-from agents.feng import FengSelector, feng, frozen_classifier_inputs, policy_gradient
-from agents.selection import Selection
-from fer_select_env.env import FERSelectEnv
+from agents.baselines.feng import FengSelector, feng, frozen_classifier_inputs, policy_gradient
+from agents.common.selection import Selection
+from fer_select_env.envs.select.env import FERSelectEnv
+from fer_select_env.testing import SELECTOR_TEST_CONFIG, make_blob_dataset
 
 CFG = SELECTOR_TEST_CONFIG
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import SELECTOR_TEST_CONFIG, make_blob_dataset
 
-from agents.baselines import BASELINES
-from agents.filters import (
+from agents import BASELINES
+from agents.baselines.filters import (
     cleanlab,
     keep_all,
     oracle,
@@ -16,11 +15,12 @@ from agents.filters import (
     predicted_neq_given,
     small_loss,
 )
-from agents.selection import Selection
+from agents.common.selection import Selection
 from fer_select_env import FERDataset
-from fer_select_env.classifier import pretrain_classifier
-from fer_select_env.metrics import removal_scores
-from fer_select_env.rewards import fold_assignment
+from fer_select_env.envs.select.metrics import removal_scores
+from fer_select_env.envs.select.rewards import fold_assignment
+from fer_select_env.models import pretrain_classifier
+from fer_select_env.testing import SELECTOR_TEST_CONFIG, make_blob_dataset
 
 CFG = SELECTOR_TEST_CONFIG
 NOISE_RATE = 0.3

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import f1_score, precision_score, recall_score, roc_auc_score
 
-from fer_select_env import metrics as m
+from fer_select_env.core import metrics as m
+from fer_select_env.envs.select import metrics as sm
 
 Y_TRUE = np.array([0, 0, 0, 1, 1, 2, 2, 2, 2, 2])
 Y_PRED = np.array([0, 0, 1, 1, 2, 2, 2, 2, 0, 2])
@@ -59,7 +60,7 @@ def test_total_accuracy_and_summary():
 def test_removal_scores_by_hand():
     kept = np.array([1, 0, 0, 1, 0, 1], bool)
     noisy = np.array([0, 1, 0, 1, 1, 0], bool)
-    s = m.removal_scores(kept, noisy)
+    s = sm.removal_scores(kept, noisy)
     # removed = {1, 2, 4}; noisy removed = {1, 4}; noisy = {1, 3, 4}
     assert s["removal_precision"] == pytest.approx(2 / 3)
     assert s["removal_recall"] == pytest.approx(2 / 3)
@@ -68,21 +69,21 @@ def test_removal_scores_by_hand():
 
 def test_removal_scores_edge_cases():
     noisy = np.array([0, 1], bool)
-    assert m.removal_scores(np.ones(2, bool), noisy) == {
+    assert sm.removal_scores(np.ones(2, bool), noisy) == {
         "removal_precision": 0.0,
         "removal_recall": 0.0,
         "removal_f1": 0.0,
     }
-    everything = m.removal_scores(np.zeros(2, bool), noisy)
+    everything = sm.removal_scores(np.zeros(2, bool), noisy)
     assert everything["removal_precision"] == 0.5 and everything["removal_recall"] == 1.0
     with pytest.raises(ValueError, match="differ in shape"):
-        m.removal_scores(np.ones(3, bool), noisy)
+        sm.removal_scores(np.ones(3, bool), noisy)
 
 
 def test_keep_probability_by_noise_kind():
     probs = np.array([0.9, 0.8, 0.2, 0.4, 0.1, 1.0])
     kinds = np.array([0, 0, 1, 1, 3, 0])
-    out = m.keep_probability_by_noise_kind(probs, kinds)
+    out = sm.keep_probability_by_noise_kind(probs, kinds)
     assert out == pytest.approx({"clean": 0.9, "label_flipped": 0.3, "no_face": 0.1})
 
 
@@ -90,5 +91,5 @@ def test_detection_auc_matches_sklearn_with_ties():
     rng = np.random.default_rng(0)
     truth = rng.random(200) < 0.3
     score = np.round(truth * 0.5 + rng.random(200), 1)  # rounding creates ties
-    assert m.detection_auc(score, truth) == pytest.approx(roc_auc_score(truth, score))
-    assert np.isnan(m.detection_auc(score, np.zeros(200, bool)))
+    assert sm.detection_auc(score, truth) == pytest.approx(roc_auc_score(truth, score))
+    assert np.isnan(sm.detection_auc(score, np.zeros(200, bool)))

@@ -13,7 +13,7 @@ from fer_select_env.data.noise import (
     make_half_faces,
     make_no_face_images,
 )
-from fer_select_env.data.synthetic import render_faces, sample_action_units
+from fer_select_env.faces import render_faces, sample_action_units
 
 
 def _rng(seed: int = 0) -> np.random.Generator:

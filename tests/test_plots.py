@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fer_select_env import plots
+from fer_select_env.core.metrics import confusion_matrix
 from fer_select_env.data import FER2013_CLASS_NAMES, make_synthetic_dataset
-from fer_select_env.metrics import confusion_matrix, keep_probability_by_noise_kind
+from fer_select_env.envs.select import plots
+from fer_select_env.envs.select.metrics import keep_probability_by_noise_kind
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -6,12 +6,12 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch as th
-from conftest import make_blob_dataset
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
 import fer_select_env  # noqa: F401
 from agents import REINFORCE
 from agents.reinforce.reinforce import reward_to_go, selection_advantages
+from fer_select_env.testing import make_blob_dataset
 
 TINY = {"width": 4, "feature_dim": 16, "max_epochs": 2, "head_batch_size": 32, "head_max_epochs": 4}
 

@@ -15,12 +15,12 @@ def test_scenario_is_rendered_once_then_read_from_cache(tmp_path, monkeypatch):
     first = load_or_make_synthetic("face", tmp_path, **SMALL)
     cached = list((tmp_path / "datasets").glob("synthetic-face-*.npz"))
     assert len(cached) == 1
-    import fer_select_env.data.synthetic as synthetic
+    import fer_select_env.data.scenarios as scenarios
 
     def no_render(**kwargs):
         raise AssertionError("a cached scenario must not be rendered again")
 
-    monkeypatch.setattr(synthetic, "make_synthetic_dataset", no_render)
+    monkeypatch.setattr(scenarios, "make_synthetic_dataset", no_render)
     again = resolve_dataset("face", SMALL, tmp_path)
     assert again.fingerprint() == first.fingerprint()
     assert (again.noise_train == 3).sum() == 10  # 25% no-face of 40

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fer_select_env import rewards as r
+from fer_select_env.envs.select import rewards as r
 
 PROBS = np.array(
     [[0.7, 0.2, 0.1], [0.1, 0.8, 0.1], [0.5, 0.25, 0.25], [0.6, 0.3, 0.1], [0.2, 0.2, 0.6]], dtype=np.float32

@@ -6,16 +6,9 @@ import pytest
 from fer_select_env.data import FER2013_CLASS_NAMES, FERDataset
 from fer_select_env.data.dataset import NOISE_CLEAN, NOISE_HALF_FACE, NOISE_LABEL_FLIPPED, NOISE_NO_FACE
 from fer_select_env.data.noise import FER_CONFUSION_MATRIX
-from fer_select_env.data.synthetic import (
-    ACTION_UNITS,
-    EMOTION_AU_PROTOTYPES,
-    SCENARIO_MIX,
-    SCENARIOS,
-    make_synthetic_dataset,
-    render_faces,
-    sample_action_units,
-    scenario_counts,
-)
+from fer_select_env.data.scenarios import SCENARIO_MIX, SCENARIOS, make_synthetic_dataset, scenario_counts
+from fer_select_env.faces.action_units import ACTION_UNITS, EMOTION_AU_PROTOTYPES, sample_action_units
+from fer_select_env.faces.renderer import render_faces
 
 C = {name: i for i, name in enumerate(FER2013_CLASS_NAMES)}
 A = {name: i for i, name in enumerate(ACTION_UNITS)}

@@ -1,5 +1,6 @@
-"""Datasets: the `FERDataset` container, the synthetic renderer, the noise injectors and the real-dataset
-loaders (FER2013, RAF-DB, ExpW, image folders) with face cropping and FER+ reference helpers."""
+"""Datasets: the `FERDataset` container, the noise injectors and the synthetic scenarios built on the AU face
+renderer (:mod:`fer_select_env.faces`), the real-dataset loaders (FER2013, RAF-DB, ExpW, image folders,
+one module each under :mod:`.loaders`) and the FER+ reference helpers."""
 
 from fer_select_env.data.dataset import (
     FER2013_CLASS_NAMES,
@@ -11,13 +12,7 @@ from fer_select_env.data.dataset import (
     FERDataset,
     noise_kind_name,
 )
-from fer_select_env.data.faces import (
-    FaceDetector,
-    crop_face,
-    haar_cascade_path,
-    haar_face_detector,
-    make_face_noise_dataset,
-)
+from fer_select_env.data.face_noise import make_face_noise_dataset
 from fer_select_env.data.ferplus import (
     FERPLUS_COLUMNS,
     FERPLUS_TO_FER2013,
@@ -45,11 +40,14 @@ from fer_select_env.data.noise import (
     make_half_faces,
     make_no_face_images,
 )
-from fer_select_env.data.synthetic import (
+from fer_select_env.data.scenarios import SCENARIOS, make_synthetic_dataset
+from fer_select_env.faces import (
     ACTION_UNITS,
     EMOTION_AU_PROTOTYPES,
-    SCENARIOS,
-    make_synthetic_dataset,
+    FaceDetector,
+    crop_face,
+    haar_cascade_path,
+    haar_face_detector,
     render_faces,
     sample_action_units,
 )

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-FER2013_CLASS_NAMES: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
-"""The 7 basic emotions in FER2013's label order."""
+# Re-exported: the data layer names the classes of every dataset it builds.
+from fer_select_env.core.emotions import FER2013_CLASS_NAMES as FER2013_CLASS_NAMES
 
 NOISE_CLEAN = 0
 NOISE_LABEL_FLIPPED = 1
@@ -290,6 +290,45 @@ class FERDataset:
         if name not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}, got {name!r}")
         return getattr(self, f"x_{name}"), getattr(self, f"y_{name}")
+
+    def train_subset(self, kept: np.ndarray) -> FERDataset:
+        """This dataset with its train split (images, labels, ``noise_train``, extras) restricted to the
+        boolean mask ``kept``; val, test and the class names unchanged."""
+        kept = np.asarray(kept)
+        if kept.dtype != bool or kept.shape != self.y_train.shape:
+            raise ValueError(
+                f"kept: must be a boolean mask with one entry per train image ({len(self.y_train)}), "
+                f"got dtype {kept.dtype} and shape {kept.shape}"
+            )
+        return FERDataset.from_arrays(
+            self.x_train[kept],
+            self.y_train[kept],
+            self.x_val,
+            self.y_val,
+            self.x_test,
+            self.y_test,
+            noise_train=None if self.noise_train is None else self.noise_train[kept],
+            class_names=self.class_names,
+            extras={k: v[kept] for k, v in self.extras.items()},
+            extras_val=self.extras_val,
+            extras_test=self.extras_test,
+        )
+
+    def stratified_train_subset(self, limit: int, seed: int) -> FERDataset:
+        """``limit`` training rows, the same fraction of every class (at least one each), kept in file
+        order; val and test unchanged. The dataset itself when ``limit`` covers the whole train split."""
+        if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 1:
+            raise ValueError(f"limit: must be a positive integer, got {limit!r}")
+        n = len(self.y_train)
+        if limit >= n:
+            return self
+        rng = np.random.default_rng(seed)
+        keep = np.zeros(n, dtype=bool)
+        for k in np.unique(self.y_train):
+            idx = np.flatnonzero(self.y_train == k)
+            take = max(1, round(limit * len(idx) / n))
+            keep[rng.choice(idx, size=min(take, len(idx)), replace=False)] = True
+        return self.train_subset(keep)
 
     def fingerprint(self) -> str:
         """A sha256 over every array and the class names; identical data gives an identical string."""

@@ -14,6 +14,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
+from fer_select_env.core.checks import check_rate, check_rng
 from fer_select_env.data.dataset import FER2013_CLASS_NAMES
 
 _C = {name: i for i, name in enumerate(FER2013_CLASS_NAMES)}
@@ -73,18 +74,6 @@ class HalfFaces(NamedTuple):
 
 
 # ------------------------------------------------------------------------------------------ validation
-def _check_rng(rng: object) -> np.random.Generator:
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng: must be a numpy.random.Generator, got {type(rng).__name__}")
-    return rng
-
-
-def _check_rate(rate: object) -> float:
-    if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0.0 <= float(rate) <= 1.0:
-        raise ValueError(f"rate: must be a number in [0, 1], got {rate!r}")
-    return float(rate)
-
-
 def _check_labels(y: object, num_classes: int) -> np.ndarray:
     y = np.asarray(y)
     if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
@@ -116,10 +105,10 @@ def flip_labels_symmetric(
 
     :returns: ``(new_labels, flipped)``: int64 labels and a bool mask of the flipped positions
     """
-    rng = _check_rng(rng)
+    rng = check_rng(rng)
     if isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral) or num_classes < 2:
         raise ValueError(f"num_classes: must be an integer >= 2, got {num_classes!r}")
-    rate = _check_rate(rate)
+    rate = check_rate(rate)
     y = _check_labels(y, int(num_classes))
     idx = _pick(len(y), rate, rng)
     out = y.copy()
@@ -156,9 +145,9 @@ def flip_labels_confusion(
 
     :returns: ``(new_labels, flipped)``: int64 labels and a bool mask of the flipped positions
     """
-    rng = _check_rng(rng)
+    rng = check_rng(rng)
     m = _check_confusion(confusion)
-    rate = _check_rate(rate)
+    rate = check_rate(rate)
     y = _check_labels(y, len(m))
     idx = _pick(len(y), rate, rng)
     cdf = np.cumsum(m[y[idx]], axis=1)
@@ -218,7 +207,7 @@ def make_half_faces(images: np.ndarray, rng: np.random.Generator, mode: str = "m
     :returns: :class:`HalfFaces` ``(images, side, mode)`` with ``side`` indexing :data:`HALF_FACE_SIDES`
         and ``mode`` indexing :data:`HALF_FACE_MODES`
     """
-    rng = _check_rng(rng)
+    rng = check_rng(rng)
     x = _check_images(images)
     if mode not in ("mixed", *HALF_FACE_MODES):
         raise ValueError(f"mode: must be one of {('mixed', *HALF_FACE_MODES)}, got {mode!r}")
@@ -288,7 +277,7 @@ def make_no_face_images(
 
     :returns: uint8 array of shape ``(n, *image_shape)``
     """
-    rng = _check_rng(rng)
+    rng = check_rng(rng)
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
         raise ValueError(f"n: must be a non-negative integer, got {n!r}")
     shape = _check_shape(image_shape)

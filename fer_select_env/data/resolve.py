@@ -7,7 +7,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from fer_select_env.cache import cache_key, resolve_cache_dir
+from fer_select_env.core.cache import cache_key, resolve_cache_dir
+from fer_select_env.core.version import __version__
 from fer_select_env.data.dataset import FERDataset
 
 DEFAULT_SCENARIO = "label_symmetric"
@@ -17,22 +18,21 @@ def load_or_make_synthetic(
     scenario: str = DEFAULT_SCENARIO, cache_dir: str | os.PathLike | None = None, **kwargs: Any
 ) -> FERDataset:
     """The synthetic benchmark for ``scenario``, rendered once and then read from the disk cache."""
-    import fer_select_env
-    from fer_select_env.data import noise, synthetic
-    from fer_select_env.data.synthetic import SCENARIOS, make_synthetic_dataset
+    from fer_select_env.data import noise, scenarios
+    from fer_select_env.faces import action_units, renderer
 
-    if scenario not in SCENARIOS:
-        raise ValueError(f"unknown scenario {scenario!r}; choose one of {sorted(SCENARIOS)}")
+    if scenario not in scenarios.SCENARIOS:
+        raise ValueError(f"unknown scenario {scenario!r}; choose one of {sorted(scenarios.SCENARIOS)}")
     # The renderer's source is part of the key: editing it must not serve images from an older renderer.
-    source = "".join(Path(m.__file__).read_text() for m in (synthetic, noise))
-    key = cache_key("synthetic", scenario, sorted(kwargs.items()), fer_select_env.__version__, source)
+    source = "".join(Path(m.__file__).read_text() for m in (action_units, renderer, scenarios, noise))
+    key = cache_key("synthetic", scenario, sorted(kwargs.items()), __version__, source)
     path = resolve_cache_dir(cache_dir) / "datasets" / f"synthetic-{scenario}-{key}.npz"
     if path.is_file():
         try:
             return FERDataset.from_npz(path)
         except (ValueError, OSError) as exc:  # a damaged cache entry is rebuilt, not fatal
             warnings.warn(f"ignoring unreadable cached dataset {path}: {exc}", stacklevel=2)
-    dataset = make_synthetic_dataset(scenario=scenario, **kwargs)
+    dataset = scenarios.make_synthetic_dataset(scenario=scenario, **kwargs)
     dataset.to_npz(path)
     return dataset
 
@@ -48,7 +48,7 @@ def resolve_dataset(
     if dataset is None:
         return load_or_make_synthetic(DEFAULT_SCENARIO, cache_dir, **(synthetic_kwargs or {}))
     if isinstance(dataset, (str, os.PathLike)):
-        from fer_select_env.data.synthetic import SCENARIOS
+        from fer_select_env.data.scenarios import SCENARIOS
 
         if isinstance(dataset, str) and dataset in SCENARIOS:
             return load_or_make_synthetic(dataset, cache_dir, **(synthetic_kwargs or {}))

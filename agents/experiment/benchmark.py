@@ -1,0 +1,326 @@
+"""The benchmark engine behind ``examples/benchmark.py``: learn a selection, train the final classifier on
+it with one protocol for every agent (early stopping on val), evaluate on test, write ``results.json``.
+
+Ground truth (``noise_train``) feeds only the detection metrics and the ``oracle`` ceiling.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agents.common.selection import Selection
+from agents.experiment.registry import agent_names, check_agent_names, get_agent
+from agents.experiment.report import jsonable, library_versions, reference_report, write_json
+from agents.experiment.settings import BenchmarkSettings, RLSettings
+from fer_select_env.core.metrics import classification_summary
+from fer_select_env.data.dataset import FERDataset
+from fer_select_env.models import EmotionClassifier
+
+__all__ = [
+    "DEFAULT_AGENTS",
+    "RESULTS_FORMAT",
+    "BenchmarkSettings",
+    "RLSettings",
+    "check_agent_names",
+    "final_training",
+    "format_table",
+    "kept_fraction_by_class",
+    "library_versions",
+    "run_benchmark",
+    "run_one",
+    "select",
+    "write_results",
+    "write_run_plots",
+    "write_summary_plots",
+]
+
+DEFAULT_AGENTS: tuple[str, ...] = ("keep_all", "reinforce", "ppo")
+RESULTS_FORMAT = 1
+
+# Kept names: the agent lists this module held before the registry, read from the registry when asked.
+_REGISTRY_LISTS: dict[str, Callable[[], tuple[str, ...]]] = {
+    "AGENT_NAMES": agent_names,
+    "RL_AGENTS": lambda: agent_names(trainable=True),
+    "BASELINE_AGENTS": lambda: agent_names(trainable=False),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _REGISTRY_LISTS:
+        return _REGISTRY_LISTS[name]()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def select(name: str, dataset: FERDataset, seed: int, settings: BenchmarkSettings) -> Selection:
+    """Run one selector by its registry name."""
+    spec = get_agent(name)
+    rl = settings.rl
+    rl.classifier_config = settings.classifier_config
+    rl.device = settings.device
+    rl.cache_dir = settings.cache_dir
+    return spec.select(dataset, seed, settings)
+
+
+def final_training(
+    dataset: FERDataset, kept: np.ndarray, seed: int, settings: BenchmarkSettings, progress: bool = False
+) -> tuple[EmotionClassifier, dict[str, Any]]:
+    """The protocol shared by every agent: a fresh classifier trained from scratch on the kept images with
+    early stopping on val, then evaluated once on test."""
+    kept = np.asarray(kept, dtype=bool)
+    config = dataclasses.replace(settings.classifier_config, patience=settings.final_patience)
+    clf = EmotionClassifier.for_dataset(dataset, config, device=settings.device, seed=seed)
+    report = clf.fit(
+        dataset.x_train[kept],
+        dataset.y_train[kept],
+        dataset.x_val,
+        dataset.y_val,
+        seed=seed,
+        strategy="scratch",
+        max_epochs=settings.final_max_epochs,
+        progress=progress,
+    )
+    pred = clf.predict(dataset.x_test)
+    summary = classification_summary(dataset.y_test, pred, dataset.num_classes, dataset.class_labels)
+    summary["final_training"] = report.to_dict()
+    return clf, summary
+
+
+def kept_fraction_by_class(kept: np.ndarray, dataset: FERDataset) -> dict[str, float | None]:
+    """Fraction of each class's training images (by given label) that a selection keeps; ``None`` for a
+    class with no training image. On imbalanced real data this shows whether a selector empties a class."""
+    y = dataset.y_train
+    return {
+        name: (float(np.mean(kept[y == k])) if np.any(y == k) else None) for k, name in enumerate(dataset.class_labels)
+    }
+
+
+def run_one(
+    name: str,
+    dataset: FERDataset,
+    seed: int,
+    settings: BenchmarkSettings,
+    plots_dir: str | os.PathLike | None = None,
+) -> dict[str, Any]:
+    """One agent, one seed: selection, final training, test metrics (one ``runs`` entry of results.json).
+    With ``plots_dir`` the run's pictures are written there as ``<agent>_seed<seed>_<picture>.png``."""
+    started = time.perf_counter()
+    selection = select(name, dataset, seed, settings)
+    if plots_dir is not None:
+        write_run_plots(Path(plots_dir), f"{name}_seed{seed}", dataset, selection)
+    selected_seconds = time.perf_counter() - started
+    _, test = final_training(dataset, selection.kept, seed, settings)
+    run: dict[str, Any] = {
+        "seed": int(seed),
+        "test_accuracy": test["accuracy"],
+        "test_average_accuracy": test["average_accuracy"],
+        "test_macro_f1": test["macro_f1"],
+        "test_per_class_accuracy": test["per_class_accuracy"],
+        "test_confusion_matrix": test["confusion_matrix"],
+        "kept_fraction": selection.kept_fraction,
+        "kept_fraction_by_class": kept_fraction_by_class(selection.kept, dataset),
+        "removal_precision": None,
+        "removal_recall": None,
+        "removal_f1": None,
+        "keep_probability_by_noise_kind": None,
+        "selection_seconds": selected_seconds,
+        "wall_seconds": time.perf_counter() - started,
+        "final_training": test["final_training"],
+        "history": selection.history,
+        "info": jsonable(selection.info),
+    }
+    run.update(reference_report(selection, dataset))  # fills the None placeholders when there is ground truth
+    return run
+
+
+def write_run_plots(plots_dir: Path, stem: str, dataset: FERDataset, selection: Selection) -> list[Path]:
+    """The pictures of one selection: rewards and selection progress per episode (RL agents), the per-image
+    reward distribution, and the gallery of the most-removed and most-kept images (Fig. 5/7, 8/9)."""
+    from fer_select_env.envs.select import plots
+
+    written = []
+    history = [h for h in selection.history if not h.get("pretrain")]
+    if any("episode_reward" in h for h in history):
+        written.append(plots.plot_episode_rewards(history, plots_dir / f"{stem}_episode_rewards.png"))
+    if any("kept_fraction" in h for h in history):
+        written.append(plots.plot_selection_progress(history, plots_dir / f"{stem}_selection_progress.png"))
+    if selection.sample_rewards is not None:
+        written.append(
+            plots.plot_sample_reward_distribution(
+                selection.sample_rewards, plots_dir / f"{stem}_sample_rewards.png", dataset.noise_train
+            )
+        )
+    written.append(
+        plots.plot_image_gallery(
+            dataset.x_train,
+            selection.keep_probability,
+            dataset.y_train,
+            dataset.class_labels,
+            plots_dir / f"{stem}_gallery.png",
+            noise_kind=dataset.noise_train,
+        )
+    )
+    return written
+
+
+def write_summary_plots(results: dict[str, Any], plots_dir: str | os.PathLike) -> list[Path]:
+    """Pictures across agents: keep probability by noise kind (Table 5, mean over seeds) and, next to
+    ``keep_all``, each agent's test confusion matrix (first seed)."""
+    from fer_select_env.envs.select import plots
+
+    plots_dir = Path(plots_dir)
+    written = []
+    by_kind: dict[str, dict[str, float]] = {}
+    for name, block in results["agents"].items():
+        maps = [r["keep_probability_by_noise_kind"] for r in block["runs"] if r.get("keep_probability_by_noise_kind")]
+        if maps:
+            by_kind[name] = {k: float(np.mean([m[k] for m in maps if k in m])) for k in maps[0]}
+    if by_kind:
+        written.append(
+            plots.plot_keep_probability_by_noise_kind(by_kind, plots_dir / "keep_probability_by_noise_kind.png")
+        )
+    base = results["agents"].get("keep_all", {}).get("runs", [])
+    if base and "test_confusion_matrix" in base[0]:
+        for name, block in results["agents"].items():
+            if name == "keep_all" or not block["runs"] or "test_confusion_matrix" not in block["runs"][0]:
+                continue
+            written.append(
+                plots.plot_confusion_matrices(
+                    base[0]["test_confusion_matrix"],
+                    block["runs"][0]["test_confusion_matrix"],
+                    results["meta"]["class_names"],
+                    plots_dir / f"confusion_keep_all_vs_{name}.png",
+                    titles=("keep_all (test)", f"{name} (test)"),
+                )
+            )
+    return written
+
+
+def run_benchmark(
+    dataset: FERDataset,
+    agents: Sequence[str],
+    seeds: Sequence[int],
+    settings: BenchmarkSettings,
+    *,
+    dataset_name: str = "",
+    out: str | os.PathLike | None = None,
+    on_run: Callable[[str, dict[str, Any]], None] | None = None,
+    plots_dir: str | os.PathLike | None = None,
+) -> dict[str, Any]:
+    """Every agent on every seed; ``results.json`` is rewritten after each run so that an interrupted
+    benchmark keeps what it finished, and runs already in an existing ``out`` file are not repeated.
+    ``plots_dir`` receives every run's pictures and the summary pictures (PNG)."""
+    agents = check_agent_names(agents)
+    for name in agents:
+        if get_agent(name).needs_ground_truth and dataset.noise_train is None:
+            raise ValueError(f"agent {name!r} needs ground truth: the dataset has no noise_train array")
+    results: dict[str, Any] = {
+        "meta": {
+            "format": RESULTS_FORMAT,
+            "command": " ".join(sys.argv),
+            "dataset": dataset_name,
+            "dataset_fingerprint": dataset.fingerprint(),
+            "n_train": len(dataset.y_train),
+            "n_val": len(dataset.y_val),
+            "n_test": len(dataset.y_test),
+            "class_names": list(dataset.class_labels),
+            "agents": list(agents),
+            "seeds": [int(s) for s in seeds],
+            "settings": settings.to_dict(),
+            "versions": library_versions(),
+        },
+        "agents": {name: {"runs": []} for name in agents},
+    }
+    previous = _load_previous(out, dataset.fingerprint())
+    # Agents of an earlier run into the same file stay in it: a benchmark can be grown one agent at a time.
+    for name, block in previous.items():
+        if name not in results["agents"]:
+            results["agents"][name] = block
+    for name in agents:
+        for seed in seeds:
+            done = [r for r in previous.get(name, {}).get("runs", []) if r["seed"] == int(seed)]
+            run = done[0] if done else run_one(name, dataset, int(seed), settings, plots_dir)
+            results["agents"][name]["runs"].append(run)
+            if out is not None:
+                write_results(results, out)
+            if on_run is not None:
+                on_run(name, run)
+    if plots_dir is not None:
+        write_summary_plots(results, plots_dir)
+    return results
+
+
+def _load_previous(out: str | os.PathLike | None, fingerprint: str) -> dict[str, Any]:
+    if out is None or not Path(out).is_file():
+        return {}
+    try:
+        previous = json.loads(Path(out).read_text())
+    except json.JSONDecodeError:
+        return {}
+    if previous.get("meta", {}).get("dataset_fingerprint") != fingerprint:
+        return {}
+    return previous.get("agents", {})
+
+
+def write_results(results: dict[str, Any], path: str | os.PathLike) -> None:
+    """Write ``results.json`` atomically (a Ctrl-C never leaves half a file)."""
+    write_json(path, results)
+
+
+def _mean_std(values: list[float | None]) -> str:
+    vals = [v for v in values if v is not None and not np.isnan(v)]
+    if not vals:
+        return "n/a"
+    if len(vals) == 1:
+        return f"{100 * vals[0]:.1f}"
+    return f"{100 * np.mean(vals):.1f} ± {100 * np.std(vals):.1f}"
+
+
+def format_table(results: dict[str, Any]) -> str:
+    """Table 4-style summary (per-class accuracy, average accuracy, macro-F1) plus selection and Table 5
+    figures, mean ± std over seeds, in percent."""
+    names = results["meta"]["class_names"]
+    header = ["agent", *names, "avg acc", "acc", "macro-F1", "kept", "rem P", "rem R", "rem F1", "wall s"]
+    rows = [header]
+    kinds: list[str] = []
+    for name, block in results["agents"].items():
+        runs = block["runs"]
+        if not runs:
+            continue
+        row = [name]
+        row += [_mean_std([r["test_per_class_accuracy"][c] for r in runs]) for c in names]
+        for key in ("test_average_accuracy", "test_accuracy", "test_macro_f1", "kept_fraction"):
+            row.append(_mean_std([r[key] for r in runs]))
+        for key in ("removal_precision", "removal_recall", "removal_f1"):
+            row.append(_mean_std([r[key] for r in runs]))
+        row.append(f"{np.mean([r['wall_seconds'] for r in runs]):.0f}")
+        rows.append(row)
+        for r in runs:
+            for kind in r["keep_probability_by_noise_kind"] or {}:
+                if kind not in kinds:
+                    kinds.append(kind)
+    lines = _align(rows)
+    if kinds:
+        rows5 = [["agent", *[f"P(keep|{k})" for k in kinds]]]
+        for name, block in results["agents"].items():
+            runs = block["runs"]
+            if runs:
+                rows5.append(
+                    [name]
+                    + [_mean_std([(r["keep_probability_by_noise_kind"] or {}).get(k) for r in runs]) for k in kinds]
+                )
+        lines += ["", *_align(rows5)]
+    return "\n".join(lines)
+
+
+def _align(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    return ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]

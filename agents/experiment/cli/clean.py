@@ -1,0 +1,168 @@
+"""``fer-select clean``: apply a selector (any registered agent, or one saved by ``train``) to a dataset and
+write what it keeps."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+from agents.common.selection import Selection
+from agents.experiment.benchmark import select
+from agents.experiment.cli.args import (
+    PROG,
+    Formatter,
+    UsageError,
+    add_budget_arguments,
+    add_classifier_argument,
+    add_data_arguments,
+    add_device_argument,
+    agents_epilog,
+    check_non_negative,
+    classifier_config,
+    classifier_fields,
+    load_dataset,
+)
+from agents.experiment.registry import agent_names, get_agent
+from agents.experiment.report import (
+    library_versions,
+    reference_report,
+    selection_csv,
+    summary_line,
+    write_json,
+    write_text,
+)
+from agents.experiment.selector_io import read_selector_meta, selector_paths, selector_selection
+from agents.experiment.settings import BenchmarkSettings, RLSettings
+from fer_select_env.data.dataset import FERDataset
+
+CLEAN_EPILOG = """\
+outputs in --out DIR:
+  kept.csv       index,keep_probability,sample_reward,label of every kept image
+  all.csv        the same columns plus kept (0/1) for every training image
+  kept.npz       the dataset with its train split restricted to the kept images (FERDataset npz format)
+  summary.json   kept fraction, removal scores against noise_train when the dataset has it, history
+
+keep_probability doubles as a soft sample weight; sample_reward (R_i, Eq. 2) is empty for selectors
+without one.
+
+examples:
+  fer-select clean --data faces.npz --agent cleanlab --out cleaned/
+  fer-select clean --data new_faces.npz --selector runs/reinforce --out cleaned/
+"""
+
+
+class NothingKept(Exception):
+    """The selection removed every training image: reported as one line, exit status 1."""
+
+
+def add_clean_command(sub: argparse._SubParsersAction) -> None:
+    """``fer-select clean`` as a subcommand."""
+    clean = sub.add_parser(
+        "clean",
+        help="apply a selector to a dataset; write the kept subset (CSV and npz)",
+        description="Apply a selector (any benchmark agent, or a selector saved by `train`) to a dataset and\n"
+        "write what it keeps.",
+        epilog=CLEAN_EPILOG + "\n" + agents_epilog(),
+        formatter_class=Formatter,
+    )
+    add_data_arguments(clean, "the dataset to clean")
+    clean.add_argument("--agent", default=None, help=f"the selector, one of: {', '.join(agent_names())}")
+    clean.add_argument(
+        "--selector",
+        default=None,
+        metavar="PATH",
+        help="a selector saved by `train` (its selector.zip, or its --out DIR): scores the dataset without training",
+    )
+    clean.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        metavar="N",
+        help="seed of the selector and the classifier (default: the selector's training seed with --selector, else 0)",
+    )
+    add_budget_arguments(clean)
+    add_classifier_argument(clean)
+    add_device_argument(clean)
+    clean.add_argument("--progress", action="store_true", help="progress bars while an RL agent trains")
+    clean.add_argument("--out", required=True, metavar="DIR", help="output directory (created if needed)")
+    clean.set_defaults(handler=cmd_clean, parser=clean)
+
+
+def cmd_clean(args: argparse.Namespace) -> int:
+    """``fer-select clean``: apply a selector to a dataset and write the kept subset; see docs/cli.md."""
+    if args.agent is None and args.selector is None:
+        raise UsageError(f"give --agent (one of {', '.join(agent_names())}) or --selector")
+    if args.agent is not None:
+        get_agent(args.agent)
+    check_non_negative(args, "episodes", "pretrain_episodes", "n_train")
+    if args.selector is not None:
+        _, meta_path = selector_paths(args.selector)
+        meta = read_selector_meta(meta_path)
+        if args.agent is not None and args.agent != meta["agent"]:
+            raise UsageError(f"--selector was trained as {meta['agent']!r}, not --agent {args.agent!r}")
+    config = classifier_config(args.classifier)
+    dataset, name = load_dataset(args)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    if args.selector is not None:
+        selection, meta = selector_selection(
+            args.selector, dataset, args.seed, classifier_fields=classifier_fields(args.classifier), device=args.device
+        )
+        agent, seed = meta["agent"], int(meta["seed"]) if args.seed is None else args.seed
+        print(f"scored {name} with the trained {agent} selector {args.selector}")
+    else:
+        agent, seed = args.agent, 0 if args.seed is None else args.seed
+        if get_agent(agent).trainable:
+            print(
+                f"training {agent} on {name} ({args.pretrain_episodes} + {args.episodes} passes; "
+                f"`{PROG} train` checkpoints and can resume) ...",
+                flush=True,
+            )
+        settings = BenchmarkSettings(
+            rl=RLSettings(episodes=args.episodes, pretrain_episodes=args.pretrain_episodes, progress_bar=args.progress),
+            classifier_config=config,
+            device=args.device,
+        )
+        selection = select(agent, dataset, seed, settings)
+    write_text(out / "all.csv", selection_csv(selection, dataset, only_kept=False))
+    write_text(out / "kept.csv", selection_csv(selection, dataset, only_kept=True))
+    report = reference_report(selection, dataset)
+    summary = clean_summary(selection, dataset, agent, seed, name, args.selector, time.perf_counter() - started)
+    write_json(out / "summary.json", {**summary, **report})
+    print(summary_line(selection, report))
+    npz = out / "kept.npz"
+    if not selection.kept.any():
+        npz.unlink(missing_ok=True)  # never leave an older run's subset next to this run's CSVs
+        raise NothingKept(f"the selection keeps no training image: wrote {out / 'all.csv'} but no kept.npz")
+    dataset.train_subset(selection.kept).to_npz(npz)
+    print(f"wrote {out / 'kept.csv'}, {out / 'all.csv'}, {npz} and {out / 'summary.json'}")
+    return 0
+
+
+def clean_summary(
+    selection: Selection,
+    dataset: FERDataset,
+    agent: str,
+    seed: int,
+    name: str,
+    selector: str | None,
+    seconds: float,
+) -> dict[str, Any]:
+    """``summary.json`` without the :func:`~agents.experiment.report.reference_report` that follows it."""
+    return {
+        "agent": agent,
+        "selector": selector,
+        "dataset": name,
+        "dataset_fingerprint": dataset.fingerprint(),
+        "seed": seed,
+        "n_train": len(selection.kept),
+        "n_kept": int(selection.kept.sum()),
+        "kept_fraction": selection.kept_fraction,
+        "selection_seconds": seconds,
+        "history": selection.history,
+        "info": selection.info,
+        "versions": library_versions(),
+    }

@@ -1,0 +1,178 @@
+"""RL selectors for the benchmark: train an agent on FERSelect-v0, then read its keep probability per image.
+
+The settings here are the ones that learn on the synthetic default (measured in ``docs/results.md``);
+``examples/train_reinforce.py`` and ``examples/train_ppo.py`` use the same ones. The agent registry
+(:mod:`agents.experiment.registry`) names the selectors and builders defined here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from stable_baselines3 import PPO
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import CallbackList
+from stable_baselines3.common.monitor import Monitor
+from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
+
+from agents.common.callbacks import HISTORY_KEYS, EpisodeHistory, pretrain_row
+from agents.common.inference import keep_probability_function
+from agents.common.selection import Selection
+from agents.experiment.settings import RLSettings
+from agents.reinforce import REINFORCE
+from fer_select_env.data.dataset import FERDataset
+from fer_select_env.envs.select.env import FERSelectEnv
+
+__all__ = [
+    "HISTORY_KEYS",
+    "PPO_ENV_KWARGS",
+    "PPO_KWARGS",
+    "EpisodeHistory",
+    "RLSettings",
+    "build_ppo",
+    "build_reinforce",
+    "make_selection_env",
+    "ppo_rollout_steps",
+    "ppo_selector",
+    "reinforce_selector",
+    "selection_pass",
+]
+
+
+def make_selection_env(
+    dataset: FERDataset, observation: str, seed: int, settings: RLSettings, **kwargs: Any
+) -> FERSelectEnv:
+    """The env every RL selector of the benchmark trains on (classifier pre-training seeded by ``seed``)."""
+    env_kwargs: dict[str, Any] = {
+        "observation": observation,
+        "persistent_classifier": settings.persistent_classifier,
+        "classifier_config": settings.classifier_config,
+        "classifier_seed": seed,
+        "device": settings.device,
+        "cache_dir": settings.cache_dir,
+        **settings.extra_env_kwargs,
+        **kwargs,
+    }
+    return FERSelectEnv(dataset, **env_kwargs)
+
+
+def selection_pass(env: FERSelectEnv, keep_probability: Callable[[np.ndarray], float], seed: int) -> Selection:
+    """One deterministic pass: keep an image iff its keep probability is above 1/2; record every probability.
+
+    The keep probabilities are indexed by training image (``info["sample_index"]``), so the result is in
+    dataset order whatever the pass's shuffled order.
+    """
+    n = len(env.dataset.y_train)
+    probs = np.full(n, np.nan)
+    obs, info = env.reset(seed=seed)
+    done = False
+    while not done:
+        index = info["sample_index"]
+        p = float(keep_probability(obs))
+        probs[index] = p
+        obs, _reward, done, _truncated, info = env.step(int(p > 0.5))
+    if np.isnan(probs).any():
+        raise RuntimeError("the selection pass did not visit every training image (episode_size < train size?)")
+    rewards = np.zeros(n)
+    rewards[info["sample_indices"]] = info["sample_rewards"]
+    return Selection(keep_probability=probs, kept=probs > 0.5, sample_rewards=rewards)
+
+
+def build_reinforce(env: Any, seed: int, settings: RLSettings) -> REINFORCE:
+    """The benchmark's REINFORCE (also what ``fer-select train`` builds)."""
+    return REINFORCE(
+        "MlpPolicy",
+        env,
+        learning_rate=settings.learning_rate,
+        reward_scaling=settings.reward_scaling,
+        seed=seed,
+        device=settings.device,
+        tensorboard_log=settings.tensorboard_log,
+        verbose=settings.verbose,
+    )
+
+
+def ppo_rollout_steps(n_images: int) -> int:
+    """PPO's ``n_steps`` on passes of ``n_images``: one pass, at most SB3's default of 2048."""
+    return min(2048, n_images)
+
+
+def build_ppo(vec_env: Any, seed: int, settings: RLSettings, n_images: int) -> PPO:
+    """The benchmark's PPO on a ``VecNormalize``-wrapped env of ``n_images`` images per pass."""
+    return PPO(
+        "MlpPolicy",
+        vec_env,
+        learning_rate=settings.ppo_learning_rate,
+        n_steps=ppo_rollout_steps(n_images),
+        batch_size=min(PPO_KWARGS["batch_size"], n_images),
+        seed=seed,
+        device=settings.device,
+        tensorboard_log=settings.tensorboard_log,
+        verbose=settings.verbose,
+        **{k: v for k, v in PPO_KWARGS.items() if k != "batch_size"},
+    )
+
+
+def _train_reinforce(env: FERSelectEnv, seed: int, settings: RLSettings, tb_log_name: str) -> tuple[REINFORCE, list]:
+    model = build_reinforce(Monitor(env), seed, settings)
+    model.pretrain(settings.pretrain_episodes, progress_bar=settings.progress_bar)
+    history = EpisodeHistory()
+    n = env.episode_size
+    model.learn(settings.episodes * n, callback=history, tb_log_name=tb_log_name, progress_bar=settings.progress_bar)
+    return model, history.history
+
+
+def reinforce_selector(observation: str) -> Callable[..., Selection]:
+    """The benchmark's ``reinforce`` (``observation="label_aware"``) or ``reinforce_paper`` (``"paper"``)."""
+
+    def select(dataset: FERDataset, *, seed: int = 0, settings: RLSettings | None = None) -> Selection:
+        settings = settings or RLSettings()
+        env = make_selection_env(dataset, observation, seed, settings)
+        model, history = _train_reinforce(env, seed, settings, f"reinforce_{observation}")
+        selection = selection_pass(env, keep_probability_function(model), seed)
+        selection.history = [*[pretrain_row(s) for s in model.pretrain_history], *history]
+        selection.info.update(
+            pretrain_episodes=settings.pretrain_episodes, episodes=settings.episodes, observation=observation
+        )
+        return selection
+
+    return select
+
+
+PPO_ENV_KWARGS: dict[str, Any] = {"reward": "per_step", "baseline": "mean"}
+"""The env PPO learns on: dense per-step rewards ``a_i·R_i`` with the ``mean`` baseline of Eq. 2. With the
+``uniform`` baseline (and the default ``class_prior``, ≈ 1/K on balanced data) a mislabelled image's reward is
+close to 0 (≈ -0.02 on the synthetic default), and PPO's value-baseline advantage then has nothing to
+separate; centring on the mean makes it ≈ -0.5."""
+
+PPO_KWARGS: dict[str, Any] = {
+    "gamma": 0.0,
+    "n_epochs": 4,
+    "batch_size": 256,
+    "ent_coef": 0.0,
+    "gae_lambda": 1.0,
+}
+"""PPO settings that learn on FERSelect-v0 with ``reward="per_step"``. Each decision's per-step reward
+``a_i·R_i`` depends only on that decision, so the honest discount is 0 (with the terminal Eq. 3 reward and
+SB3's default ``gamma=0.99`` the reward would be invisible to all but the last few hundred decisions)."""
+
+
+def ppo_selector(dataset: FERDataset, *, seed: int = 0, settings: RLSettings | None = None) -> Selection:
+    """SB3's PPO, unmodified, on the label-aware env with the dense per-step reward (:data:`PPO_ENV_KWARGS`)
+    and SB3's ``VecNormalize`` for the observations."""
+    settings = settings or RLSettings()
+    env = make_selection_env(dataset, "label_aware", seed, settings, **PPO_ENV_KWARGS)
+    n = env.episode_size
+    vec = VecNormalize(DummyVecEnv([lambda: Monitor(env)]), norm_obs=True, norm_reward=False)
+    model: BaseAlgorithm = build_ppo(vec, seed, settings, n)
+    history = EpisodeHistory()
+    total = (settings.episodes + settings.pretrain_episodes) * n
+    model.learn(total, callback=CallbackList([history]), tb_log_name="ppo", progress_bar=settings.progress_bar)
+
+    vec.training = False
+    selection = selection_pass(env, keep_probability_function(model, vec), seed)
+    selection.history = history.history
+    selection.info.update(episodes=settings.episodes + settings.pretrain_episodes, **PPO_KWARGS)
+    return selection
