@@ -84,9 +84,12 @@ def test_the_builtin_agents_and_their_kinds():
         "small_loss",
         "cleanlab",
         "oracle",
+        "ferplus_relabel",
     )
     assert agent_names(trainable=True) == ("reinforce", "reinforce_paper", "ppo")
     assert get_agent("oracle").needs_ground_truth and not get_agent("cleanlab").needs_ground_truth
+    assert get_agent("ferplus_relabel").needs_ferplus and not get_agent("oracle").needs_ferplus
+    assert [n for n in agent_names() if get_agent(n).reference] == ["oracle", "ferplus_relabel"]
     assert set(agents.BASELINES) == set(agent_names(trainable=False))
     assert agent_table().count("\n") == len(agent_names()) + 1
     with pytest.raises(ValueError, match="already registered"):

@@ -63,3 +63,19 @@ def test_an_unknown_package_attribute_is_an_attribute_error():
 
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         fer_select_env.nope  # noqa: B018
+
+
+def test_both_packages_ship_their_type_hints():
+    """PEP 561: a ``py.typed`` marker in each package, declared as package data so that wheels carry it."""
+    from pathlib import Path
+
+    import agents
+    import fer_select_env
+
+    tomllib = pytest.importorskip("tomllib")  # the standard library's from Python 3.11
+
+    root = Path(__file__).resolve().parents[1]
+    package_data = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    for package in (fer_select_env, agents):
+        assert (Path(package.__file__).parent / "py.typed").is_file()
+        assert "py.typed" in package_data[package.__name__]

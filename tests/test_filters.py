@@ -50,10 +50,13 @@ def with_labels(ds: FERDataset, y_train: np.ndarray) -> FERDataset:
 
 # ------------------------------------------------------------------------------------------ registry
 def test_registry_names():
-    assert set(BASELINES) == {"keep_all", "feng", "predicted_neq_given", "small_loss", "cleanlab", "oracle"}
+    assert set(BASELINES) == {
+        "keep_all", "feng", "predicted_neq_given", "small_loss", "cleanlab", "oracle", "ferplus_relabel"
+    }  # fmt: skip
 
 
-@pytest.mark.parametrize("name", sorted(BASELINES))
+# ferplus_relabel needs FER+ votes, which the blobs lack: tests/test_benchmark_protocol.py checks it.
+@pytest.mark.parametrize("name", sorted(set(BASELINES) - {"ferplus_relabel"}))
 def test_every_baseline_returns_a_valid_selection(name, noisy_blobs, cache):
     options = {"epochs": 3} if name == "feng" else {}
     sel = BASELINES[name](noisy_blobs, seed=0, config=CFG, cache_dir=cache, **options)

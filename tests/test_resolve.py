@@ -51,3 +51,20 @@ def test_resolve_accepts_dataset_and_path_and_rejects_the_rest(tmp_path):
         load_or_make_synthetic("gaussian", tmp_path)
     with pytest.raises(TypeError, match="dataset must be a FERDataset"):
         resolve_dataset(np.zeros(3))
+
+
+def test_class_distribution_enters_the_cache_key(tmp_path):
+    balanced = load_or_make_synthetic("label_symmetric", tmp_path, **SMALL)
+    spelled = load_or_make_synthetic("label_symmetric", tmp_path, **SMALL, class_distribution="balanced")
+    assert spelled.fingerprint() == balanced.fingerprint()
+    assert len(list((tmp_path / "datasets").glob("*.npz"))) == 1  # the default spelled out shares the entry
+    named = load_or_make_synthetic("label_symmetric", tmp_path, **SMALL, class_distribution="fer2013")
+    weights = [3995, 436, 4097, 7215, 4830, 3171, 4965]
+    listed = load_or_make_synthetic("label_symmetric", tmp_path, **SMALL, class_distribution=weights)
+    as_array = load_or_make_synthetic("label_symmetric", tmp_path, **SMALL, class_distribution=np.array(weights))
+    assert named.fingerprint() == listed.fingerprint() == as_array.fingerprint() != balanced.fingerprint()
+    assert len(list((tmp_path / "datasets").glob("*.npz"))) == 2
+    other = load_or_make_synthetic("label_symmetric", tmp_path, **SMALL, class_distribution=[1, 1, 1, 5, 1, 1, 1])
+    assert other.fingerprint() not in (named.fingerprint(), balanced.fingerprint())
+    with pytest.raises(ValueError, match="class_distribution"):
+        load_or_make_synthetic("label_symmetric", tmp_path, **SMALL, class_distribution=[1, 2])

@@ -3,10 +3,17 @@
 import numpy as np
 import pytest
 
+from fer_select_env.core.emotions import FER2013_TRAIN_CLASS_COUNTS
 from fer_select_env.data import FER2013_CLASS_NAMES, FERDataset
 from fer_select_env.data.dataset import NOISE_CLEAN, NOISE_HALF_FACE, NOISE_LABEL_FLIPPED, NOISE_NO_FACE
 from fer_select_env.data.noise import FER_CONFUSION_MATRIX
-from fer_select_env.data.scenarios import SCENARIO_MIX, SCENARIOS, make_synthetic_dataset, scenario_counts
+from fer_select_env.data.scenarios import (
+    SCENARIO_MIX,
+    SCENARIOS,
+    class_counts,
+    make_synthetic_dataset,
+    scenario_counts,
+)
 from fer_select_env.faces.action_units import ACTION_UNITS, EMOTION_AU_PROTOTYPES, sample_action_units
 from fer_select_env.faces.renderer import render_faces
 
@@ -290,3 +297,105 @@ def test_unknown_scenario_lists_the_valid_choices():
         make_synthetic_dataset("nope", **SMALL)
     for name in SCENARIOS:
         assert name in str(err.value)
+
+
+# ------------------------------------------------------------------------------------ class distributions
+# Recorded from the renderer before class_distribution existed (balanced labels only): the default must keep
+# drawing the same images, or every cached dataset and measured result would silently change.
+PINNED_BALANCED = [
+    (("label_symmetric", SMALL, 1, 48), "14b909289c61d0918bc144d46dadcb6af9419fca8ce9cb342555198655acc1a0"),
+    (("mixed", SMALL, 1, 32), "fdfed312b4934d076d6164620d70040fe7bd8fdc11e2b97bfcbde89fdee38603"),
+    (
+        ("label_confusion", {"n_train": 97, "n_val": 13, "n_test": 50}, 7, 32),
+        "8d0ce6064bce95f862f6b5be758ca494004aa5a230085f5c3313b90dd06d6ce5",
+    ),
+    (
+        ("face", {"n_train": 97, "n_val": 13, "n_test": 50}, 0, 32),
+        "fafce7bc01e51cde2f1a9705f2fbbc24cc71f30ac659c796f5634b172ff54a66",
+    ),
+]
+
+
+@pytest.mark.parametrize("args, fingerprint", PINNED_BALANCED)
+def test_default_class_distribution_renders_what_it_rendered_before(args, fingerprint):
+    scenario, sizes, seed, size = args
+    for spelling in ({}, {"class_distribution": None}, {"class_distribution": "balanced"}):
+        ds = make_synthetic_dataset(scenario, **sizes, image_size=size, seed=seed, **spelling)
+        assert ds.fingerprint() == fingerprint, spelling
+    # equal weights are the balanced distribution, image for image
+    ds = make_synthetic_dataset(scenario, **sizes, image_size=size, seed=seed, class_distribution=[2.0] * 7)
+    assert ds.fingerprint() == fingerprint
+
+
+def test_fer2013_counts_constant_has_its_provenance_totals():
+    assert len(FER2013_TRAIN_CLASS_COUNTS) == len(FER2013_CLASS_NAMES)
+    assert sum(FER2013_TRAIN_CLASS_COUNTS) == 28709
+    assert dict(zip(FER2013_CLASS_NAMES, FER2013_TRAIN_CLASS_COUNTS, strict=True))["disgust"] == 436
+    # at FER2013's own size the shares give back its counts exactly
+    assert class_counts(28709, "fer2013").tolist() == list(FER2013_TRAIN_CLASS_COUNTS)
+
+
+@pytest.mark.parametrize("n", [7, 10, 50, 141, 600, 1001, 9999])
+@pytest.mark.parametrize("dist", ["balanced", "fer2013", [0, 1, 0, 3, 0.5, 0, 2]])
+def test_class_counts_are_exact_largest_remainder_shares(n, dist):
+    counts = class_counts(n, dist)
+    weights = np.array(FER2013_TRAIN_CLASS_COUNTS if dist == "fer2013" else [1] * 7 if dist == "balanced" else dist)
+    exact = n * weights / weights.sum()
+    assert counts.sum() == n and counts.dtype == np.int64
+    assert np.all(counts[weights == 0] == 0)
+    assert np.all(counts[weights > 0] >= 1)  # n covers every class with a positive weight
+    # within one image of the exact share, except where a class was lifted from zero to one
+    assert np.all(np.abs(counts - exact) < 1 + (n < 3 * (weights > 0).sum()))
+
+
+def test_class_counts_hand_worked():
+    assert class_counts(10).tolist() == [2, 2, 2, 1, 1, 1, 1]  # ties go to the lower class, like arange(10) % 7
+    assert class_counts(50, "fer2013").tolist() == [7, 1, 7, 13, 8, 5, 9]  # disgust 0.76 rounds up
+    assert class_counts(10, [1e-9, 1, 1, 1, 1, 1, 1]).tolist() == [1, 1, 2, 2, 2, 1, 1]  # lifted to one image
+    assert class_counts(2, [0, 1, 0, 1, 0, 0, 1]).tolist() == [0, 1, 0, 1, 0, 0, 0]  # too few images for all
+
+
+def test_every_split_follows_the_class_distribution():
+    sizes = {"n_train": 300, "n_val": 60, "n_test": 140}
+    ds = make_synthetic_dataset("label_symmetric", **sizes, image_size=16, seed=2, class_distribution="fer2013")
+    for split, labels in (
+        ("train", ds.extras["true_label"]),
+        ("val", ds.y_val),
+        ("test", ds.y_test),
+    ):
+        assert np.bincount(labels, minlength=7).tolist() == class_counts(sizes[f"n_{split}"], "fer2013").tolist()
+    # the noise stays as it was: exact count, flips always to another class
+    flipped = ds.noise_train == NOISE_LABEL_FLIPPED
+    assert flipped.sum() == 90 and np.all(ds.y_train[flipped] != ds.extras["true_label"][flipped])
+    # labels are shuffled, not rendered class by class
+    assert not np.array_equal(ds.y_test, np.sort(ds.y_test))
+
+
+def test_class_distribution_with_absent_classes_and_confusion_noise():
+    weights = [1, 0, 1, 1, 1, 1, 1]  # no disgust at all
+    ds = make_synthetic_dataset(
+        "label_confusion", n_train=140, n_val=14, n_test=14, image_size=16, class_distribution=weights
+    )
+    assert not np.any(ds.extras["true_label"] == C["disgust"]) and not np.any(ds.y_test == C["disgust"])
+    flipped = ds.noise_train == NOISE_LABEL_FLIPPED
+    assert np.all(FER_CONFUSION_MATRIX[ds.extras["true_label"][flipped], ds.y_train[flipped]] > 0)
+    assert ds.num_classes == 7  # the label space stays FER2013's
+
+
+@pytest.mark.parametrize(
+    "dist",
+    [
+        "zipf",
+        [1] * 6,
+        [1] * 8,
+        [-1, 1, 1, 1, 1, 1, 1],
+        [0] * 7,
+        [float("nan")] + [1] * 6,
+        [np.inf] + [1] * 6,
+        3,
+        ["a"] * 7,
+    ],
+)
+def test_bad_class_distribution_is_refused(dist):
+    with pytest.raises(ValueError, match="class_distribution"):
+        make_synthetic_dataset(**SMALL, class_distribution=dist)

@@ -8,6 +8,7 @@ All of them accept the classifier options ``config``, ``device``, ``cache_dir`` 
 * ``predicted_neq_given``, ``small_loss``, ``cleanlab``: label-noise filters on out-of-fold predictions
   (Northcutt et al. 2021; Han et al. 2018).
 * ``oracle``: removes exactly the ground-truth noisy images; the ceiling, the only user of ground truth.
+* ``ferplus_relabel``: keeps every image but trains on the FER+ majority labels; a ceiling that uses the crowd.
 
 Their names live in one table, the agent registry (:mod:`agents.experiment.registry`); :data:`BASELINES`
 mirrors its non-RL entries.
@@ -20,6 +21,7 @@ from collections.abc import Callable
 from agents.baselines.feng import FengSelector, feng
 from agents.baselines.filters import (
     cleanlab,
+    ferplus_relabel,
     keep_all,
     oracle,
     out_of_fold_probabilities,
@@ -38,6 +40,7 @@ __all__ = [
     "FengSelector",
     "cleanlab",
     "feng",
+    "ferplus_relabel",
     "keep_all",
     "oracle",
     "out_of_fold_probabilities",

@@ -18,6 +18,7 @@ import numpy as np
 
 from agents.common.selection import Selection
 from fer_select_env.data.dataset import FERDataset
+from fer_select_env.data.ferplus import ferplus_split_labels
 from fer_select_env.envs.select.rewards import fold_assignment
 from fer_select_env.models import ClassifierConfig, EmotionClassifier, pretrain_classifier
 
@@ -192,6 +193,28 @@ def oracle(dataset: FERDataset, *, seed: int = 0, **unused: Any) -> Selection:
         )
     kept = dataset.noise_train == 0
     return Selection.from_mask(kept, info={"filter": "oracle", "removed_fraction": float(1.0 - kept.mean())})
+
+
+def ferplus_relabel(dataset: FERDataset, *, seed: int = 0, **unused: Any) -> Selection:
+    """Keep every training image but train on its FER+ majority label (the given label where FER+ has no
+    majority): a reference that uses the crowd's ten votes per image, marked like :func:`oracle`, not a method.
+
+    Raises ``ValueError`` for a dataset without FER+ votes on its training rows (``extras["ferplus_votes"]``,
+    which the FER2013 evaluation copy carries). Other keywords are accepted and ignored, as in :func:`keep_all`.
+    """
+    majority = ferplus_split_labels(dataset, "train")
+    if majority is None:
+        raise ValueError(
+            "ferplus_relabel needs FER+ votes on the training rows (extras['ferplus_votes']), but this dataset "
+            "has none; the FER2013 evaluation copy carries them"
+        )
+    labels = np.where(majority >= 0, majority, dataset.y_train)
+    info = {
+        "filter": "ferplus_relabel",
+        "relabelled_fraction": float(np.mean(labels != dataset.y_train)),
+        "no_majority_fraction": float(np.mean(majority < 0)),
+    }
+    return Selection.from_mask(np.ones(len(labels), dtype=bool), train_labels=labels, info=info)
 
 
 def predicted_neq_given(

@@ -24,6 +24,9 @@ class Selection:
     :param history: one dict of scalars per episode (``episode_reward``, ``kept_fraction``,
         ``val_accuracy``, ``val_macro_f1``, ...); empty for one-shot filters.
     :param info: anything else worth recording (thresholds, timings), JSON-serialisable scalars or lists.
+    :param train_labels: labels the final classifier trains on instead of the given ones, one per training
+        image (a reference that relabels, like ``ferplus_relabel``); ``None`` for every selector that only
+        keeps or removes. Selectors never change a label silently: a relabelling is this explicit field.
     """
 
     keep_probability: np.ndarray
@@ -31,6 +34,7 @@ class Selection:
     sample_rewards: np.ndarray | None = None
     history: list[dict[str, float]] = field(default_factory=list)
     info: dict[str, Any] = field(default_factory=dict)
+    train_labels: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.keep_probability = np.asarray(self.keep_probability, dtype=np.float64)
@@ -52,6 +56,14 @@ class Selection:
                 raise ValueError(
                     f"Selection: sample_rewards has shape {self.sample_rewards.shape}, expected {self.kept.shape}"
                 )
+        if self.train_labels is not None:
+            labels = np.asarray(self.train_labels)
+            if labels.shape != self.kept.shape or not np.issubdtype(labels.dtype, np.integer) or (labels < 0).any():
+                raise ValueError(
+                    f"Selection: train_labels must be non-negative integers of shape {self.kept.shape}, "
+                    f"got dtype {labels.dtype} and shape {labels.shape}"
+                )
+            self.train_labels = labels.astype(np.int64)
 
     @classmethod
     def from_mask(cls, kept: np.ndarray, **kwargs: Any) -> Selection:

@@ -4,6 +4,7 @@
 * :mod:`~agents.experiment.settings`: :class:`RLSettings` and :class:`BenchmarkSettings`;
 * :mod:`~agents.experiment.rl_selection`: the env, builders and selectors of the RL agents;
 * :mod:`~agents.experiment.benchmark`: the engine (selection, final training, ``results.json``);
+* :mod:`~agents.experiment.suites`: the named, versioned task suites (``quick-v1``, ``standard-v1``, ...);
 * :mod:`~agents.experiment.checkpoint`: resumable training with exact resume;
 * :mod:`~agents.experiment.selector_io`: the saved-selector format;
 * :mod:`~agents.experiment.report`: the run report and its files;

@@ -22,7 +22,9 @@ from agents.experiment.registry import agent_names, check_agent_names, get_agent
 from agents.experiment.report import jsonable, library_versions, reference_report, write_json
 from agents.experiment.settings import BenchmarkSettings, RLSettings
 from fer_select_env.core.metrics import classification_summary
+from fer_select_env.core.seeding import derive_seed, thread_limit
 from fer_select_env.data.dataset import FERDataset
+from fer_select_env.data.ferplus import ferplus_split_labels
 from fer_select_env.models import EmotionClassifier
 
 __all__ = [
@@ -31,10 +33,14 @@ __all__ = [
     "BenchmarkSettings",
     "RLSettings",
     "check_agent_names",
+    "final_seed",
     "final_training",
+    "format_noise_floor",
     "format_table",
     "kept_fraction_by_class",
     "library_versions",
+    "noise_floor",
+    "repeated_final_training",
     "run_benchmark",
     "run_one",
     "select",
@@ -44,7 +50,8 @@ __all__ = [
 ]
 
 DEFAULT_AGENTS: tuple[str, ...] = ("keep_all", "reinforce", "ppo")
-RESULTS_FORMAT = 1
+RESULTS_FORMAT = 2  # 2: final_repeats, test_ferplus, meta.threads
+_STREAM_FINAL = 31  # the final trainings' seed stream (see final_seed)
 
 # Kept names: the agent lists this module held before the registry, read from the registry when asked.
 _REGISTRY_LISTS: dict[str, Callable[[], tuple[str, ...]]] = {
@@ -70,28 +77,115 @@ def select(name: str, dataset: FERDataset, seed: int, settings: BenchmarkSetting
     return spec.select(dataset, seed, settings)
 
 
+def final_seed(seed: int, repeat: int) -> int:
+    """The seed of repeat ``repeat`` of a run's final training: ``seed`` itself for repeat 0 (the protocol
+    before repeats existed), then independent streams of it. It depends on the run's seed and the repeat
+    only, never on the agent, so every agent's final classifiers share their random numbers (common random
+    numbers: the noise of the comparison between two agents shrinks, not just each agent's)."""
+    return int(seed) if repeat == 0 else derive_seed(int(seed), _STREAM_FINAL, int(repeat))
+
+
+def _test_report(dataset: FERDataset, pred: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
+    """The test keys of a run for predictions ``pred`` against ``labels`` (``-1``: a row left out)."""
+    rows = labels >= 0
+    summary = classification_summary(labels[rows], pred[rows], dataset.num_classes, dataset.class_labels)
+    summary["n_rows"] = int(rows.sum())
+    return summary
+
+
 def final_training(
-    dataset: FERDataset, kept: np.ndarray, seed: int, settings: BenchmarkSettings, progress: bool = False
+    dataset: FERDataset,
+    kept: np.ndarray,
+    seed: int,
+    settings: BenchmarkSettings,
+    progress: bool = False,
+    train_labels: np.ndarray | None = None,
 ) -> tuple[EmotionClassifier, dict[str, Any]]:
     """The protocol shared by every agent: a fresh classifier trained from scratch on the kept images with
-    early stopping on val, then evaluated once on test."""
+    early stopping on val, then evaluated once on test.
+
+    ``train_labels`` replaces the given training labels (a relabelling reference). Early stopping uses the
+    dataset's validation labels, or with ``settings.final_val_labels == "ferplus"`` the FER+ majority of
+    the validation rows that have one. With FER+ votes on the test rows the summary also holds
+    ``test_ferplus``: the same metrics against the FER+ majority, on the rows that have one (``n_rows``)."""
     kept = np.asarray(kept, dtype=bool)
+    y_train = dataset.y_train if train_labels is None else np.asarray(train_labels)
+    x_val, y_val = dataset.x_val, dataset.y_val
+    if settings.final_val_labels == "ferplus":
+        majority = ferplus_split_labels(dataset, "val")
+        if majority is None:
+            raise ValueError("final_val_labels='ferplus' needs FER+ votes on the validation rows (extras_val)")
+        x_val, y_val = x_val[majority >= 0], majority[majority >= 0]
     config = dataclasses.replace(settings.classifier_config, patience=settings.final_patience)
     clf = EmotionClassifier.for_dataset(dataset, config, device=settings.device, seed=seed)
     report = clf.fit(
         dataset.x_train[kept],
-        dataset.y_train[kept],
-        dataset.x_val,
-        dataset.y_val,
+        y_train[kept],
+        x_val,
+        y_val,
         seed=seed,
         strategy="scratch",
         max_epochs=settings.final_max_epochs,
         progress=progress,
+        lr_schedule=settings.final_lr_schedule,
     )
     pred = clf.predict(dataset.x_test)
     summary = classification_summary(dataset.y_test, pred, dataset.num_classes, dataset.class_labels)
     summary["final_training"] = report.to_dict()
+    majority = ferplus_split_labels(dataset, "test")
+    if majority is not None:
+        summary["test_ferplus"] = _test_report(dataset, pred, majority)
     return clf, summary
+
+
+TEST_KEYS: tuple[str, ...] = ("accuracy", "average_accuracy", "macro_f1")
+"""The scalar test metrics of a run, reported as ``test_<key>`` (mean over the final-training repeats)."""
+
+
+def _mean_report(reports: list[dict[str, Any]]) -> dict[str, Any]:
+    """The mean of several test reports: scalars and per-class accuracies averaged (a class absent from the
+    test rows stays ``None``), confusion matrices summed, ``n_rows`` kept."""
+    out: dict[str, Any] = {key: float(np.mean([r[key] for r in reports])) for key in TEST_KEYS}
+    out["per_class_accuracy"] = {
+        name: (
+            None
+            if any(r["per_class_accuracy"][name] is None for r in reports)
+            else float(np.mean([r["per_class_accuracy"][name] for r in reports]))
+        )
+        for name in reports[0]["per_class_accuracy"]
+    }
+    out["confusion_matrix"] = np.sum([r["confusion_matrix"] for r in reports], axis=0).tolist()
+    if "n_rows" in reports[0]:
+        out["n_rows"] = reports[0]["n_rows"]
+    return out
+
+
+def repeated_final_training(
+    dataset: FERDataset, selection: Selection, seed: int, settings: BenchmarkSettings
+) -> dict[str, Any]:
+    """:func:`final_training` ``settings.final_repeats`` times on one selection (seeds :func:`final_seed`):
+    the run's test figures are the means, and ``final_repeats`` keeps every repeat."""
+    repeats = []
+    for r in range(settings.final_repeats):
+        rseed = final_seed(seed, r)
+        _, test = final_training(dataset, selection.kept, rseed, settings, train_labels=selection.train_labels)
+        repeats.append({"repeat": r, "seed": rseed, **test})
+    mean = _mean_report(repeats)
+    out: dict[str, Any] = {
+        "test_accuracy": mean["accuracy"],
+        "test_average_accuracy": mean["average_accuracy"],
+        "test_macro_f1": mean["macro_f1"],
+        "test_per_class_accuracy": mean["per_class_accuracy"],
+        "test_confusion_matrix": mean["confusion_matrix"],
+        "final_training": repeats[0]["final_training"],
+    }
+    if "test_ferplus" in repeats[0]:
+        out["test_ferplus"] = _mean_report([r["test_ferplus"] for r in repeats])
+    out["final_repeats"] = [
+        {k: v for k, v in r.items() if k not in ("confusion_matrix", "mean_precision_eq8", "macro_f1_eq7")}
+        for r in repeats
+    ]
+    return out
 
 
 def kept_fraction_by_class(kept: np.ndarray, dataset: FERDataset) -> dict[str, float | None]:
@@ -117,14 +211,12 @@ def run_one(
     if plots_dir is not None:
         write_run_plots(Path(plots_dir), f"{name}_seed{seed}", dataset, selection)
     selected_seconds = time.perf_counter() - started
-    _, test = final_training(dataset, selection.kept, seed, settings)
+    test = repeated_final_training(dataset, selection, seed, settings)
     run: dict[str, Any] = {
         "seed": int(seed),
-        "test_accuracy": test["accuracy"],
-        "test_average_accuracy": test["average_accuracy"],
-        "test_macro_f1": test["macro_f1"],
-        "test_per_class_accuracy": test["per_class_accuracy"],
-        "test_confusion_matrix": test["confusion_matrix"],
+        **{k: test[k] for k in ("test_accuracy", "test_average_accuracy", "test_macro_f1")},
+        "test_per_class_accuracy": test["test_per_class_accuracy"],
+        "test_confusion_matrix": test["test_confusion_matrix"],
         "kept_fraction": selection.kept_fraction,
         "kept_fraction_by_class": kept_fraction_by_class(selection.kept, dataset),
         "removal_precision": None,
@@ -134,9 +226,12 @@ def run_one(
         "selection_seconds": selected_seconds,
         "wall_seconds": time.perf_counter() - started,
         "final_training": test["final_training"],
+        "final_repeats": test["final_repeats"],
         "history": selection.history,
         "info": jsonable(selection.info),
     }
+    if "test_ferplus" in test:
+        run["test_ferplus"] = test["test_ferplus"]
     run.update(reference_report(selection, dataset))  # fills the None placeholders when there is ground truth
     return run
 
@@ -214,17 +309,25 @@ def run_benchmark(
     out: str | os.PathLike | None = None,
     on_run: Callable[[str, dict[str, Any]], None] | None = None,
     plots_dir: str | os.PathLike | None = None,
+    previous: dict[str, Any] | None = None,
+    results_sink: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Every agent on every seed; ``results.json`` is rewritten after each run so that an interrupted
     benchmark keeps what it finished, and runs already in an existing ``out`` file are not repeated.
-    ``plots_dir`` receives every run's pictures and the summary pictures (PNG)."""
+    ``previous`` is an earlier results dict to resume from instead of ``out`` (the suite runner keeps every
+    task in one file) and ``results_sink`` receives the results dict before the first run, which then grows
+    in place. ``plots_dir`` receives every run's pictures and the summary pictures (PNG)."""
     agents = check_agent_names(agents)
     for name in agents:
-        if get_agent(name).needs_ground_truth and dataset.noise_train is None:
+        spec = get_agent(name)
+        if spec.needs_ground_truth and dataset.noise_train is None:
             raise ValueError(f"agent {name!r} needs ground truth: the dataset has no noise_train array")
+        if spec.needs_ferplus and "ferplus_votes" not in dataset.extras:
+            raise ValueError(f"agent {name!r} needs FER+ votes: the dataset has no extras['ferplus_votes'] array")
     results: dict[str, Any] = {
         "meta": {
             "format": RESULTS_FORMAT,
+            "threads": settings.threads,
             "command": " ".join(sys.argv),
             "dataset": dataset_name,
             "dataset_fingerprint": dataset.fingerprint(),
@@ -239,33 +342,45 @@ def run_benchmark(
         },
         "agents": {name: {"runs": []} for name in agents},
     }
-    previous = _load_previous(out, dataset.fingerprint())
+    if previous is None and out is not None and Path(out).is_file():
+        try:
+            previous = json.loads(Path(out).read_text())
+        except json.JSONDecodeError:
+            previous = None
+    previous = reusable_agents(previous, dataset.fingerprint(), results["meta"]["settings"])
     # Agents of an earlier run into the same file stay in it: a benchmark can be grown one agent at a time.
     for name, block in previous.items():
         if name not in results["agents"]:
             results["agents"][name] = block
-    for name in agents:
-        for seed in seeds:
-            done = [r for r in previous.get(name, {}).get("runs", []) if r["seed"] == int(seed)]
-            run = done[0] if done else run_one(name, dataset, int(seed), settings, plots_dir)
-            results["agents"][name]["runs"].append(run)
-            if out is not None:
-                write_results(results, out)
-            if on_run is not None:
-                on_run(name, run)
+    if results_sink is not None:
+        results_sink(results)
+    # The thread count is part of the protocol: the same count gives the same numbers (see BenchmarkSettings).
+    with thread_limit(settings.threads):
+        for name in agents:
+            for seed in seeds:
+                done = [r for r in previous.get(name, {}).get("runs", []) if r["seed"] == int(seed)]
+                run = done[0] if done else run_one(name, dataset, int(seed), settings, plots_dir)
+                results["agents"][name]["runs"].append(run)
+                if out is not None:
+                    write_results(results, out)
+                if on_run is not None:
+                    on_run(name, run)
     if plots_dir is not None:
         write_summary_plots(results, plots_dir)
     return results
 
 
-def _load_previous(out: str | os.PathLike | None, fingerprint: str) -> dict[str, Any]:
-    if out is None or not Path(out).is_file():
+def reusable_agents(previous: dict[str, Any] | None, fingerprint: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """The agents block of an earlier results dict made on the same dataset with the same settings and
+    format; empty otherwise (a changed protocol must not reuse runs made under another)."""
+    if not previous:
         return {}
-    try:
-        previous = json.loads(Path(out).read_text())
-    except json.JSONDecodeError:
-        return {}
-    if previous.get("meta", {}).get("dataset_fingerprint") != fingerprint:
+    meta = previous.get("meta", {})
+    if (
+        meta.get("dataset_fingerprint") != fingerprint
+        or meta.get("format") != RESULTS_FORMAT
+        or meta.get("settings") != jsonable(settings)
+    ):
         return {}
     return previous.get("agents", {})
 
@@ -282,6 +397,38 @@ def _mean_std(values: list[float | None]) -> str:
     if len(vals) == 1:
         return f"{100 * vals[0]:.1f}"
     return f"{100 * np.mean(vals):.1f} ± {100 * np.std(vals):.1f}"
+
+
+def noise_floor(results: dict[str, Any], agent: str = "keep_all") -> dict[str, Any] | None:
+    """The protocol's noise floor: the repeat-to-repeat standard deviation of ``agent``'s test macro-F1
+    (pooled over its seeds: the root of the mean per-seed sample variance), and what it leaves on an
+    R-repeat mean (``/ sqrt(R)``). ``None`` without the agent or with fewer than two repeats."""
+    runs = results.get("agents", {}).get(agent, {}).get("runs", [])
+    per_seed = [[rep["macro_f1"] for rep in r.get("final_repeats", [])] for r in runs]
+    per_seed = [v for v in per_seed if len(v) >= 2]
+    if not per_seed:
+        return None
+    repeats = min(len(v) for v in per_seed)
+    std = float(np.sqrt(np.mean([np.var(v, ddof=1) for v in per_seed])))
+    return {
+        "agent": agent,
+        "repeat_std": std,
+        "mean_std": std / np.sqrt(repeats),
+        "repeats": repeats,
+        "seeds": len(per_seed),
+    }
+
+
+def format_noise_floor(results: dict[str, Any]) -> str:
+    """One line saying how much of a difference the final-training protocol itself can make."""
+    floor = noise_floor(results)
+    if floor is None:
+        return "noise floor: not measured (needs keep_all with --final-repeats >= 2)"
+    return (
+        f"noise floor: keep_all's test macro-F1 varies by {100 * floor['repeat_std']:.2f} points (std) from one "
+        f"final training to the next ({floor['repeats']} repeats x {floor['seeds']} seeds); the reported "
+        f"{floor['repeats']}-repeat means carry about {100 * floor['mean_std']:.2f}"
+    )
 
 
 def format_table(results: dict[str, Any]) -> str:
@@ -318,6 +465,7 @@ def format_table(results: dict[str, Any]) -> str:
                     + [_mean_std([(r["keep_probability_by_noise_kind"] or {}).get(k) for r in runs]) for k in kinds]
                 )
         lines += ["", *_align(rows5)]
+    lines += ["", format_noise_floor(results)]
     return "\n".join(lines)
 
 

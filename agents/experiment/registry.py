@@ -24,7 +24,16 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import VecEnv
 
-from agents.baselines import BASELINES, cleanlab, feng, keep_all, oracle, predicted_neq_given, small_loss
+from agents.baselines import (
+    BASELINES,
+    cleanlab,
+    feng,
+    ferplus_relabel,
+    keep_all,
+    oracle,
+    predicted_neq_given,
+    small_loss,
+)
 from agents.common.selection import Selection
 from agents.experiment.rl_selection import (
     PPO_ENV_KWARGS,
@@ -84,6 +93,10 @@ class AgentSpec:
     :param selector: the selection function (calling conventions in the module docstring)
     :param training: how to train and reload it, for an RL agent (``fer-select train`` accepts only these)
     :param needs_ground_truth: it reads ``noise_train`` (``oracle``); refused on data without it
+    :param needs_ferplus: it reads the FER+ votes of the training rows (``ferplus_relabel``); refused on data
+        without them
+    :param reference: a ceiling that uses information no selector has (ground truth, the crowd), not a
+        method: the benchmark's scores never pick it as the best baseline
     """
 
     name: str
@@ -91,6 +104,8 @@ class AgentSpec:
     selector: Callable[..., Selection]
     training: RLTraining | None = None
     needs_ground_truth: bool = False
+    needs_ferplus: bool = False
+    reference: bool = False
 
     @property
     def trainable(self) -> bool:
@@ -234,6 +249,14 @@ for _spec in (
         "removes exactly the ground-truth noisy images: the ceiling (needs noise_train)",
         oracle,
         needs_ground_truth=True,
+        reference=True,
+    ),
+    AgentSpec(
+        "ferplus_relabel",
+        "keeps every image but trains on the FER+ majority labels: a ceiling from the crowd (needs FER+ votes)",
+        ferplus_relabel,
+        needs_ferplus=True,
+        reference=True,
     ),
 ):
     register_agent(_spec)

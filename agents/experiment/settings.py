@@ -8,6 +8,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from fer_select_env.models import ClassifierConfig
+from fer_select_env.models.classifier import LR_SCHEDULES
+
+FINAL_VAL_LABELS: tuple[str, ...] = ("dataset", "ferplus")
+"""What the final training may early-stop on (:attr:`BenchmarkSettings.final_val_labels`)."""
 
 
 @dataclass
@@ -57,6 +61,16 @@ class BenchmarkSettings:
         (best epoch 7, val accuracy 0.755) on a subset whose oracle twin trained to 0.826.
     :param device: torch device of every classifier and selector of the run (copied into ``rl``)
     :param cache_dir: the pre-training cache (``None``: the package default; copied into ``rl``)
+    :param threads: PyTorch's CPU thread count for the whole run, set by the benchmark itself. Results are
+        reproducible for a given count; the default 1 makes them independent of the machine's core count
+        and keeps parallel benchmark processes from oversubscribing the cores.
+    :param final_repeats: how many times each selection's final classifier is trained (seeds from
+        :func:`final_seed`, the same for every agent: common random numbers); the reported test figures are
+        the mean over the repeats, and every repeat is kept
+    :param final_lr_schedule: the final training's learning-rate schedule, ``"constant"`` or ``"cosine"``
+        (decayed to zero over the epoch cap; see :meth:`~fer_select_env.models.EmotionClassifier.fit`)
+    :param final_val_labels: the labels the final training early-stops on: ``"dataset"`` (the dataset's own
+        validation labels) or ``"ferplus"`` (the FER+ majority, on the validation rows that have one)
     """
 
     rl: RLSettings = field(default_factory=RLSettings)
@@ -65,6 +79,20 @@ class BenchmarkSettings:
     final_patience: int = 8
     device: str = "cpu"
     cache_dir: str | os.PathLike | None = None
+    threads: int = 1
+    final_repeats: int = 1
+    final_lr_schedule: str = "constant"
+    final_val_labels: str = "dataset"
+
+    def __post_init__(self) -> None:
+        for name in ("threads", "final_repeats"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if self.final_lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"final_lr_schedule must be one of {LR_SCHEDULES}, got {self.final_lr_schedule!r}")
+        if self.final_val_labels not in FINAL_VAL_LABELS:
+            raise ValueError(f"final_val_labels must be one of {FINAL_VAL_LABELS}, got {self.final_val_labels!r}")
 
     def to_dict(self) -> dict[str, Any]:
         rl = {k: v for k, v in asdict(self.rl).items() if k not in ("classifier_config", "cache_dir")}
@@ -74,4 +102,8 @@ class BenchmarkSettings:
             "final_max_epochs": self.final_max_epochs,
             "final_patience": self.final_patience,
             "device": self.device,
+            "threads": self.threads,
+            "final_repeats": self.final_repeats,
+            "final_lr_schedule": self.final_lr_schedule,
+            "final_val_labels": self.final_val_labels,
         }

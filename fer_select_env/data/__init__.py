@@ -18,6 +18,7 @@ from fer_select_env.data.ferplus import (
     FERPLUS_TO_FER2013,
     ferplus_disagreement,
     ferplus_majority,
+    ferplus_split_labels,
     reference_noise_report,
 )
 from fer_select_env.data.loaders import (
@@ -75,6 +76,7 @@ __all__ = [
     "crop_face",
     "ferplus_disagreement",
     "ferplus_majority",
+    "ferplus_split_labels",
     "flip_labels_confusion",
     "flip_labels_symmetric",
     "haar_cascade_path",

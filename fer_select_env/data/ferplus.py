@@ -171,3 +171,14 @@ def dataset_reference_report(dataset: FERDataset, kept: np.ndarray) -> dict[str,
     if votes is None:
         return None
     return reference_noise_report(kept, ferplus_disagreement(dataset.y_train, votes))
+
+
+def ferplus_split_labels(dataset: FERDataset, split: str) -> np.ndarray | None:
+    """The FER+ majority label (:func:`ferplus_majority`, ``-1`` where there is none) of every row of a split
+    whose FER+ votes the dataset carries (``extras``, ``extras_val`` or ``extras_test`` of the FER2013
+    evaluation copy); ``None`` when that split has no votes."""
+    extras = {"train": dataset.extras, "val": dataset.extras_val, "test": dataset.extras_test}
+    if split not in extras:
+        raise ValueError(f"split: must be one of {sorted(extras)}, got {split!r}")
+    votes = extras[split].get("ferplus_votes")
+    return None if votes is None else ferplus_majority(votes)

@@ -25,7 +25,7 @@ def load_or_make_synthetic(
         raise ValueError(f"unknown scenario {scenario!r}; choose one of {sorted(scenarios.SCENARIOS)}")
     # The renderer's source is part of the key: editing it must not serve images from an older renderer.
     source = "".join(Path(m.__file__).read_text() for m in (action_units, renderer, scenarios, noise))
-    key = cache_key("synthetic", scenario, sorted(kwargs.items()), __version__, source)
+    key = cache_key("synthetic", scenario, sorted(_key_kwargs(kwargs).items()), __version__, source)
     path = resolve_cache_dir(cache_dir) / "datasets" / f"synthetic-{scenario}-{key}.npz"
     if path.is_file():
         try:
@@ -35,6 +35,22 @@ def load_or_make_synthetic(
     dataset = scenarios.make_synthetic_dataset(scenario=scenario, **kwargs)
     dataset.to_npz(path)
     return dataset
+
+
+def _key_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The renderer's arguments as they enter the cache key: ``class_distribution`` as its list of weights.
+
+    A name, a tuple, a list or an array of the same weights render the same images, so they share one entry
+    (an array would otherwise enter the key through its lossy ``str``); the balanced default is left out, so
+    the default key does not change when a caller spells it out.
+    """
+    from fer_select_env.data.scenarios import CLASS_DISTRIBUTIONS, class_distribution_weights
+
+    if "class_distribution" not in kwargs:
+        return kwargs
+    weights = class_distribution_weights(kwargs["class_distribution"]).tolist()
+    rest = {k: v for k, v in kwargs.items() if k != "class_distribution"}
+    return rest if weights == list(CLASS_DISTRIBUTIONS["balanced"]) else {**rest, "class_distribution": weights}
 
 
 def resolve_dataset(

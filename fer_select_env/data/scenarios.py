@@ -7,11 +7,14 @@ See ``docs/synthetic.md`` for the tables and the calibration of the difficulty.
 
 from __future__ import annotations
 
+import math
 import numbers
+from collections.abc import Sequence
 
 import numpy as np
 
 from fer_select_env.core.checks import check_positive_int, check_rate
+from fer_select_env.core.emotions import FER2013_TRAIN_CLASS_COUNTS
 from fer_select_env.data.dataset import (
     FER2013_CLASS_NAMES,
     NOISE_CLEAN,
@@ -46,6 +49,15 @@ SCENARIO_MIX: dict[str, dict[str, float]] = {
 }
 """Default per-kind rates of each scenario; ``noise_rate`` rescales them to that total, same proportions."""
 
+CLASS_DISTRIBUTIONS: dict[str, tuple[float, ...]] = {
+    "balanced": (1.0,) * len(FER2013_CLASS_NAMES),
+    "fer2013": tuple(float(c) for c in FER2013_TRAIN_CLASS_COUNTS),
+}
+"""Named class distributions of the rendered splits, name → per-class weights in FER2013's label order."""
+
+ClassDistribution = str | Sequence[float] | None
+"""A name of :data:`CLASS_DISTRIBUTIONS`, 7 non-negative weights, or ``None`` (balanced)."""
+
 _KIND_CODE = {
     "symmetric": NOISE_LABEL_FLIPPED,
     "confusion": NOISE_LABEL_FLIPPED,
@@ -63,20 +75,80 @@ def scenario_counts(scenario: str, n: int, noise_rate: float | None = None) -> d
     if scenario not in SCENARIOS:
         raise ValueError(f"scenario: unknown {scenario!r}; valid choices are {sorted(SCENARIOS)}")
     mix = SCENARIO_MIX[scenario]
-    mix_total = sum(mix.values())
-    rate = mix_total if noise_rate is None else check_rate(noise_rate, "noise_rate")
+    rate = sum(mix.values()) if noise_rate is None else check_rate(noise_rate, "noise_rate")
     total = min(round(rate * n), n)
-    shares = {kind: total * frac / mix_total for kind, frac in mix.items()}
-    counts = {kind: int(np.floor(share)) for kind, share in shares.items()}
-    by_remainder = sorted(mix, key=lambda kind: (counts[kind] - shares[kind], list(mix).index(kind)))
-    for kind in by_remainder[: total - sum(counts.values())]:
-        counts[kind] += 1
+    return dict(zip(mix, _largest_remainder(total, list(mix.values())).tolist(), strict=True))
+
+
+def _largest_remainder(total: int, weights: Sequence[float]) -> np.ndarray:
+    """Integer shares of ``total`` in proportion to ``weights`` that add up to ``total``.
+
+    Each share is the floor of its exact value, and the units left over go to the largest fractional
+    parts, ties to the lower index (so equal weights favour the first entries, like ``arange(n) % k``).
+    """
+    weight_total = sum(weights)
+    shares = [total * w / weight_total for w in weights]
+    counts = np.array([math.floor(share) for share in shares], dtype=np.int64)
+    by_remainder = sorted(range(len(weights)), key=lambda i: (counts[i] - shares[i], i))
+    counts[by_remainder[: total - int(counts.sum())]] += 1
     return counts
 
 
-def _render_split(n: int, rng: np.random.Generator, image_size: int) -> tuple[np.ndarray, ...]:
-    """Balanced labels (each class n//7 or n//7+1 times, shuffled), their AUs and rendered faces."""
-    labels = rng.permutation(np.arange(n) % len(FER2013_CLASS_NAMES)).astype(np.int64)
+def class_distribution_weights(class_distribution: ClassDistribution) -> np.ndarray:
+    """The per-class weights (float64, one per emotion) of a class distribution, checked.
+
+    :param class_distribution: ``None`` or ``"balanced"``, ``"fer2013"`` (the shares of FER2013's training
+        split, :data:`~fer_select_env.core.emotions.FER2013_TRAIN_CLASS_COUNTS`), or 7 non-negative weights
+    """
+    if class_distribution is None:
+        class_distribution = "balanced"
+    if isinstance(class_distribution, str):
+        if class_distribution not in CLASS_DISTRIBUTIONS:
+            raise ValueError(
+                f"class_distribution: unknown {class_distribution!r}; valid names are {sorted(CLASS_DISTRIBUTIONS)}"
+                " or a sequence of 7 non-negative weights"
+            )
+        return np.array(CLASS_DISTRIBUTIONS[class_distribution], dtype=np.float64)
+    k = len(FER2013_CLASS_NAMES)
+    try:
+        weights = np.asarray(class_distribution, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"class_distribution: must be a name or {k} numbers, got {class_distribution!r}") from None
+    if weights.shape != (k,) or any(isinstance(w, bool) for w in class_distribution):
+        raise ValueError(f"class_distribution: must be {k} weights, one per class, got {class_distribution!r}")
+    if not np.isfinite(weights).all() or (weights < 0).any():
+        raise ValueError(f"class_distribution: weights must be finite and non-negative, got {class_distribution!r}")
+    if weights.sum() <= 0:
+        raise ValueError(f"class_distribution: at least one weight must be positive, got {class_distribution!r}")
+    return weights
+
+
+def class_counts(n: int, class_distribution: ClassDistribution = None) -> np.ndarray:
+    """Exact number of images of each class in a split of ``n`` (int64, sums to ``n``).
+
+    Largest-remainder shares of ``n``; then every class with a positive weight that got none takes one
+    image from the class furthest above its exact share, as long as ``n`` covers all such classes.
+    """
+    n = check_positive_int("n", n)
+    weights = class_distribution_weights(class_distribution)
+    counts = _largest_remainder(n, weights.tolist())
+    positive = weights > 0
+    if n >= positive.sum():
+        shares = n * weights / weights.sum()
+        for k in np.flatnonzero(positive & (counts == 0)):
+            donor = int(np.argmax(np.where(counts > 1, counts - shares, -np.inf)))
+            counts[donor] -= 1
+            counts[k] += 1
+    return counts
+
+
+def _render_split(n: int, counts: np.ndarray, rng: np.random.Generator, image_size: int) -> tuple[np.ndarray, ...]:
+    """Labels with exactly ``counts`` per class (shuffled), their AUs and rendered faces."""
+    # Before the shuffle the labels run class by class through each rank (0..6, 0..6, ...): for balanced
+    # counts that is arange(n) % 7, so the default split draws exactly what it drew before distributions.
+    classes = np.repeat(np.arange(len(counts)), counts)
+    ranks = np.concatenate([np.arange(c) for c in counts])
+    labels = rng.permutation(classes[np.lexsort((classes, ranks))]).astype(np.int64)
     au = sample_action_units(labels, rng)
     return render_faces(au, rng, image_size), labels, au
 
@@ -115,6 +187,7 @@ def make_synthetic_dataset(
     image_size: int = 48,
     noise_rate: float | None = None,
     seed: int = 0,
+    class_distribution: ClassDistribution = None,
 ) -> FERDataset:
     """Render a synthetic FER dataset and inject the scenario's noise into the train split only.
 
@@ -127,6 +200,9 @@ def make_synthetic_dataset(
     :param scenario: one of :data:`SCENARIOS`
     :param noise_rate: total noisy fraction of the train split; ``None`` keeps the scenario's default
     :param seed: non-negative integer; the same seed gives byte-identical arrays
+    :param class_distribution: the class shares of all three splits (exact counts, shuffled): ``None`` or
+        ``"balanced"``, ``"fer2013"`` (FER2013's training shares), or 7 non-negative weights; see
+        :func:`class_counts`. Label noise is unaffected (flips still choose among the other classes).
     """
     if scenario not in SCENARIOS:
         raise ValueError(f"scenario: unknown {scenario!r}; valid choices are {sorted(SCENARIOS)}")
@@ -138,9 +214,10 @@ def make_synthetic_dataset(
         check_rate(noise_rate, "noise_rate")
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise ValueError(f"seed: must be a non-negative integer, got {seed!r}")
+    class_distribution_weights(class_distribution)  # refuse bad weights before any rendering
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(4)]
     splits = {
-        name: _render_split(n, rng, size)
+        name: _render_split(n, class_counts(n, class_distribution), rng, size)
         for name, n, rng in (("train", n_train, streams[0]), ("val", n_val, streams[1]), ("test", n_test, streams[2]))
     }
     x_clean, y_true, au_train = splits["train"]

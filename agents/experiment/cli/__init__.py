@@ -43,6 +43,7 @@ from agents.experiment.cli.benchmark import (
     run_benchmark_command,
 )
 from agents.experiment.cli.clean import NothingKept, add_clean_command, cmd_clean
+from agents.experiment.cli.report import add_report_command
 from agents.experiment.cli.train import add_train_command, cmd_train
 from agents.experiment.report import CSV_COLUMNS, selection_csv
 from agents.experiment.selector_io import SELECTOR_FORMAT, selector_selection, write_selector
@@ -77,7 +78,7 @@ __all__ = [
 
 
 def build_parser() -> Parser:
-    """The ``fer-select`` parser with its three subcommands."""
+    """The ``fer-select`` parser with its subcommands."""
     parser = Parser(
         prog=PROG,
         description="RLPS-style data selection for facial expression recognition (FERSelect-v0).",
@@ -91,6 +92,7 @@ def build_parser() -> Parser:
     add_train_command(sub)
     add_benchmark_command(sub, PROG)
     add_clean_command(sub)
+    add_report_command(sub)
     return parser
 
 

@@ -25,7 +25,9 @@ from agents.experiment.cli.args import (
     load_dataset,
 )
 from agents.experiment.registry import agent_names, check_agent_names
-from agents.experiment.settings import BenchmarkSettings, RLSettings
+from agents.experiment.settings import FINAL_VAL_LABELS, BenchmarkSettings, RLSettings
+from agents.experiment.suite_runner import format_suite_tables, run_suite
+from agents.experiment.suites import get_suite, suite_ids
 
 BENCHMARK_DESCRIPTION = "Benchmark selectors on one dataset: learn a selection, train the final classifier on it, test."
 
@@ -34,13 +36,26 @@ def add_benchmark_arguments(parser: argparse.ArgumentParser) -> None:
     """The flags of ``fer-select benchmark`` and ``examples/benchmark.py`` (one implementation for both)."""
     add_data_arguments(parser)
     parser.add_argument(
+        "--suite",
+        default=None,
+        metavar="NAME",
+        help=f"run a named, versioned task suite instead of one dataset: {', '.join(suite_ids())} (a bare name "
+        "takes its latest version); the suite fixes the datasets and seeds",
+    )
+    parser.add_argument(
+        "--fer2013",
+        default=None,
+        metavar="PATH",
+        help="the FER2013 evaluation copy (fer2013.npz) or fer2013.csv, for the suite's fer2013 tasks",
+    )
+    parser.add_argument(
         "--agents",
         default=",".join(DEFAULT_AGENTS),
         metavar="LIST",
         help=f"comma-separated, from: {', '.join(agent_names())} (default: {','.join(DEFAULT_AGENTS)})",
     )
     parser.add_argument(
-        "--seeds", type=int_list, default=[0], metavar="LIST", help="comma-separated seeds (default: 0)"
+        "--seeds", type=int_list, default=None, metavar="LIST", help="comma-separated seeds (default: 0)"
     )
     parser.add_argument("--out", default="results.json", metavar="FILE", help="results file (default: results.json)")
     add_budget_arguments(parser)
@@ -50,6 +65,30 @@ def add_benchmark_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--final-patience", type=int, default=8, metavar="N", help="early-stopping patience of the final training"
+    )
+    defaults = BenchmarkSettings()
+    parser.add_argument(
+        "--final-repeats",
+        type=int,
+        default=defaults.final_repeats,
+        metavar="R",
+        help=f"train each selection's final classifier R times with seeds shared by every agent and report the "
+        f"mean (default {defaults.final_repeats})",
+    )
+    parser.add_argument(
+        "--final-val-labels",
+        default=defaults.final_val_labels,
+        choices=FINAL_VAL_LABELS,
+        help="early-stop the final training on the dataset's validation labels or on their FER+ majority "
+        f"(default {defaults.final_val_labels})",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=defaults.threads,
+        metavar="N",
+        help=f"PyTorch CPU threads for the whole run; results reproduce for a given N (default {defaults.threads}: "
+        "independent of the machine's core count)",
     )
     parser.add_argument("--tensorboard-log", default=None, metavar="DIR", help="TensorBoard directory for RL agents")
     parser.add_argument(
@@ -88,8 +127,18 @@ def run_benchmark_command(args: argparse.Namespace, prog: str) -> int:
     try:
         agents = check_agent_names(args.agents.split(","))
         check_non_negative(args, "episodes", "pretrain_episodes", "n_train")
+        for flag in ("threads", "final_repeats"):
+            if getattr(args, flag) < 1:
+                raise UsageError(f"--{flag.replace('_', '-')} must be >= 1")
         config = classifier_config(args.classifier)
-        dataset, name = load_dataset(args)
+        if args.suite is not None:
+            if args.data is not None or args.seeds is not None:
+                raise UsageError("--suite fixes the datasets and seeds: drop --data and --seeds")
+            suite = get_suite(args.suite)
+            dataset = name = None
+        else:
+            suite = None
+            dataset, name = load_dataset(args)
     except (ValueError, UsageError, OSError) as exc:
         return fail(prog, exc)
     settings = BenchmarkSettings(
@@ -103,6 +152,9 @@ def run_benchmark_command(args: argparse.Namespace, prog: str) -> int:
         final_max_epochs=args.final_epochs,
         final_patience=args.final_patience,
         device=args.device,
+        threads=args.threads,
+        final_repeats=args.final_repeats,
+        final_val_labels=args.final_val_labels,
     )
     started = time.perf_counter()
 
@@ -114,17 +166,28 @@ def run_benchmark_command(args: argparse.Namespace, prog: str) -> int:
         )
 
     try:
-        results = run_benchmark(
-            dataset,
-            agents,
-            args.seeds,
-            settings,
-            dataset_name=name,
-            out=args.out,
-            on_run=report,
-            plots_dir=args.plots,
-        )
-    except ValueError as exc:
+        if suite is not None:
+            results = run_suite(
+                suite,
+                agents,
+                settings,
+                out=args.out,
+                fer2013_path=args.fer2013,
+                on_run=lambda task, agent, run: report(f"{task}/{agent}", run),
+                plots_dir=args.plots,
+            )
+        else:
+            results = run_benchmark(
+                dataset,
+                agents,
+                args.seeds or [0],
+                settings,
+                dataset_name=name,
+                out=args.out,
+                on_run=report,
+                plots_dir=args.plots,
+            )
+    except (ValueError, OSError) as exc:
         return fail(prog, exc)
     except KeyboardInterrupt:
         print(
@@ -133,7 +196,7 @@ def run_benchmark_command(args: argparse.Namespace, prog: str) -> int:
         )
         return EXIT_INTERRUPTED
     print()
-    print(format_table(results))
+    print(format_suite_tables(results) if suite is not None else format_table(results))
     print(f"\nresults written to {args.out} ({time.perf_counter() - started:.0f} s)")
     if args.plots:
         print(f"pictures in {args.plots}")

@@ -1,0 +1,157 @@
+"""Run a task suite (:mod:`agents.experiment.suites`) with the benchmark engine and score it.
+
+Every task runs through :func:`~agents.experiment.benchmark.run_benchmark` with the same settings; an agent
+that cannot run on a task (``oracle`` needs noise ground truth, ``ferplus_relabel`` FER+ votes) is skipped
+there and the results say so. The suite's ``results.json`` holds the suite definition, every task's results,
+the scores of :func:`~agents.experiment.scores.score_suite` and, at the top level, their ``aggregate`` block.
+It is rewritten after every run; a rerun with the same file resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from agents.experiment.benchmark import format_table, run_benchmark, write_results
+from agents.experiment.registry import check_agent_names, get_agent
+from agents.experiment.report import jsonable, library_versions
+from agents.experiment.scores import format_score_table, plot_aggregate_intervals, score_suite
+from agents.experiment.settings import BenchmarkSettings
+from agents.experiment.suites import Suite, load_task_dataset
+from fer_select_env.data.dataset import FERDataset
+
+SUITE_RESULTS_FORMAT = 1
+
+
+def runnable_agents(agents: Sequence[str], dataset: FERDataset) -> tuple[list[str], dict[str, str]]:
+    """The agents that can run on ``dataset``, and why each other one cannot."""
+    ok, skipped = [], {}
+    for name in agents:
+        spec = get_agent(name)
+        if spec.needs_ground_truth and dataset.noise_train is None:
+            skipped[name] = "needs noise ground truth (noise_train)"
+        elif spec.needs_ferplus and "ferplus_votes" not in dataset.extras:
+            skipped[name] = "needs FER+ votes"
+        else:
+            ok.append(name)
+    return ok, skipped
+
+
+def _previous(out: str | os.PathLike | None, suite: Suite) -> dict[str, Any]:
+    if out is None or not Path(out).is_file():
+        return {}
+    try:
+        previous = json.loads(Path(out).read_text())
+    except json.JSONDecodeError:
+        return {}
+    same = previous.get("meta", {}).get("suite", {}).get("fingerprint") == suite.fingerprint()
+    return previous.get("tasks", {}) if same else {}
+
+
+def score_results(results: dict[str, Any]) -> dict[str, Any]:
+    """:func:`score_suite` of a suite's results: each task's per-seed test macro-F1, by agent."""
+    macro_f1 = {
+        task: {name: [r["test_macro_f1"] for r in block["runs"]] for name, block in res["agents"].items()}
+        for task, res in results["tasks"].items()
+    }
+    names = {name for per_task in macro_f1.values() for name in per_task}
+    specs = {name: get_agent(name) for name in names}
+    return score_suite(
+        macro_f1,
+        rl_agents=[n for n, s in specs.items() if s.trainable],
+        baseline_agents=[n for n, s in specs.items() if not s.trainable and not s.reference],
+        reference_agents=[n for n, s in specs.items() if s.reference],
+    )
+
+
+def run_suite(
+    suite: Suite,
+    agents: Sequence[str],
+    settings: BenchmarkSettings,
+    *,
+    out: str | os.PathLike | None = None,
+    fer2013_path: str | os.PathLike | None = None,
+    on_run: Callable[[str, str, dict[str, Any]], None] | None = None,
+    plots_dir: str | os.PathLike | None = None,
+) -> dict[str, Any]:
+    """Every runnable agent on every task and seed of ``suite``, then the scores.
+
+    ``on_run(task, agent, run)`` is called after each run. With ``plots_dir``, ``aggregate_intervals.png``
+    shows each agent's interquartile mean gap closed with its 95 % interval.
+    """
+    agents = check_agent_names(agents)
+    if "keep_all" not in agents:
+        raise ValueError("a suite is scored against keep_all: add keep_all to the agents")
+    previous = _previous(out, suite)
+    results: dict[str, Any] = {
+        "meta": {
+            "suite_format": SUITE_RESULTS_FORMAT,
+            "command": " ".join(sys.argv),
+            "suite": suite.to_dict(),
+            "agents": list(agents),
+            "settings": settings.to_dict(),
+            "threads": settings.threads,
+            "versions": library_versions(),
+        },
+        "tasks": {},
+        "skipped": {},
+    }
+
+    def save() -> None:
+        if out is not None:
+            write_results(results, out)
+
+    for task in suite.tasks:
+        dataset = load_task_dataset(task, cache_dir=settings.cache_dir, fer2013_path=fer2013_path)
+        names, skipped = runnable_agents(agents, dataset)
+        if skipped:
+            results["skipped"][task.name] = skipped
+
+        def report(agent: str, run: dict[str, Any], task_name: str = task.name) -> None:
+            save()
+            if on_run is not None:
+                on_run(task_name, agent, run)
+
+        task_plots = None if plots_dir is None else Path(plots_dir) / task.name
+        # run_benchmark fills results["tasks"][task] as it goes, so every save() holds the finished runs.
+        results["tasks"][task.name] = run_benchmark(
+            dataset,
+            names,
+            task.seeds,
+            settings,
+            dataset_name=f"{suite.id}/{task.name}",
+            previous=previous.get(task.name),
+            on_run=report,
+            plots_dir=task_plots,
+            results_sink=lambda partial, name=task.name: results["tasks"].__setitem__(name, partial),
+        )
+        save()
+    results["scores"] = jsonable(score_results(results))
+    results["aggregate"] = results["scores"]["aggregate"]
+    save()
+    if plots_dir is not None:
+        plot_aggregate_intervals(results["scores"], Path(plots_dir) / "aggregate_intervals.png")
+    return results
+
+
+def format_suite_tables(results: dict[str, Any]) -> str:
+    """Each task's table (with its noise floor), the skipped agents, then the suite's scores."""
+    blocks = []
+    for task, res in results["tasks"].items():
+        blocks.append(f"== {task}\n{format_table(res)}")
+        skipped = results.get("skipped", {}).get(task)
+        if skipped:
+            blocks.append("skipped: " + "; ".join(f"{a} ({why})" for a, why in skipped.items()))
+    if "scores" in results:
+        blocks.append(
+            f"== {results['meta']['suite']['id']}: gap closed and probability of improvement\n"
+            + format_score_table(results["scores"])
+        )
+    return "\n\n".join(blocks)
+
+
+__all__ = ["SUITE_RESULTS_FORMAT", "format_suite_tables", "run_suite", "runnable_agents", "score_results"]
