@@ -29,7 +29,7 @@ import numpy as np
 
 from agents.experiment.benchmark import BenchmarkSettings, format_table, run_benchmark
 from agents.experiment.registry import check_agent_names
-from agents.experiment.settings import RLSettings
+from agents.experiment.settings import FINAL_VAL_LABELS, RLSettings
 from fer_select_env.data import load_fer2013, make_face_noise_dataset
 from fer_select_env.envs.select.rewards import EQ2_BASELINES
 from fer_select_env.models import ARCHITECTURES, ClassifierConfig
@@ -64,6 +64,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", choices=ARCHITECTURES, default="fig3", help="Fig. 3 CNN or Fig. 4 VGG19")
     parser.add_argument("--full", action="store_true", help="paper scale: every row, width 64, 100 epochs (GPU)")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=BenchmarkSettings().threads, help="PyTorch CPU threads")
+    parser.add_argument("--final-repeats", type=int, default=1, help="final trainings per selection (mean)")
+    parser.add_argument(
+        "--final-val-labels",
+        choices=FINAL_VAL_LABELS,
+        default="dataset",
+        help="early-stop the final training on FER2013's validation labels or on their FER+ majority",
+    )
     parser.add_argument("--out", default="paper_fer2013.json")
     parser.add_argument("--tensorboard-log", default=None)
     args = parser.parse_args(argv)
@@ -90,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
         classifier_config=config,
         final_max_epochs=100 if args.full else None,
         device=args.device,
+        threads=args.threads,
+        final_repeats=args.final_repeats,
+        final_val_labels=args.final_val_labels,
     )
     results = run_benchmark(
         dataset,
@@ -108,6 +119,17 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             ours = np.mean([r["test_accuracy"] for r in runs]) * 100
             print(f"  {name:<10} ours {ours:5.2f}   paper {paper:5.2f}")
+    # FER2013's own test labels are noisy too: the FER+ majority referees the same predictions.
+    print("\nTest accuracy / macro-F1 (%) on FER2013's labels and on the FER+ majority labels:")
+    for name, block in results["agents"].items():
+        runs = block["runs"]
+        ferplus = [r["test_ferplus"] for r in runs if "test_ferplus" in r]
+        line = f"  {name:<20} own {100 * np.mean([r['test_accuracy'] for r in runs]):5.2f} / "
+        line += f"{100 * np.mean([r['test_macro_f1'] for r in runs]):5.2f}"
+        if ferplus:
+            line += f"   FER+ {100 * np.mean([f['accuracy'] for f in ferplus]):5.2f} / "
+            line += f"{100 * np.mean([f['macro_f1'] for f in ferplus]):5.2f} ({ferplus[0]['n_rows']} rows)"
+        print(line)
     print("\nKept fraction of each class's training images (by given label):")
     for name, block in results["agents"].items():
         by_class = block["runs"][0].get("kept_fraction_by_class") or {}
