@@ -140,3 +140,14 @@ def test_early_stopping_on_ferplus_validation_labels(fer2013_copy):
     run = results["agents"]["keep_all"]["runs"][0]
     assert results["meta"]["settings"]["final_val_labels"] == "ferplus"
     assert run["final_training"]["epochs_run"] >= 1 and "test_ferplus" in run
+
+
+def test_final_min_steps_sizes_the_final_training_in_gradient_steps():
+    ds = make_blob_dataset(n_train=40, n_val=21, n_test=21)
+    settings = _settings(final_min_steps=30)  # batch 64: one step per epoch on 40 images, so 30 epochs at least
+    results = run_benchmark(ds, ["keep_all"], [0], settings)
+    report = results["agents"]["keep_all"]["runs"][0]["final_training"]
+    assert report["epochs_run"] == 30 and not report["stopped_early"]
+    assert results["meta"]["settings"]["final_min_steps"] == 30
+    with pytest.raises(ValueError, match="final_min_steps must be a positive integer or None"):
+        BenchmarkSettings(final_min_steps=0)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import sys
 import time
@@ -117,6 +118,12 @@ def final_training(
             raise ValueError("final_val_labels='ferplus' needs FER+ votes on the validation rows (extras_val)")
         x_val, y_val = x_val[majority >= 0], majority[majority >= 0]
     config = dataclasses.replace(settings.classifier_config, patience=settings.final_patience)
+    max_epochs = settings.final_max_epochs
+    if settings.final_min_steps is not None:
+        # Sized in steps: a few hundred kept images give a few steps per epoch, too few to leave the plateau.
+        min_epochs = math.ceil(settings.final_min_steps / max(1, math.ceil(int(kept.sum()) / config.batch_size)))
+        config = dataclasses.replace(config, min_epochs=max(config.min_epochs, min_epochs))
+        max_epochs = max(config.max_epochs if max_epochs is None else max_epochs, config.min_epochs)
     clf = EmotionClassifier.for_dataset(dataset, config, device=settings.device, seed=seed)
     report = clf.fit(
         dataset.x_train[kept],
@@ -125,7 +132,7 @@ def final_training(
         y_val,
         seed=seed,
         strategy="scratch",
-        max_epochs=settings.final_max_epochs,
+        max_epochs=max_epochs,
         progress=progress,
         lr_schedule=settings.final_lr_schedule,
     )

@@ -69,6 +69,10 @@ class BenchmarkSettings:
         the mean over the repeats, and every repeat is kept
     :param final_lr_schedule: the final training's learning-rate schedule, ``"constant"`` or ``"cosine"``
         (decayed to zero over the epoch cap; see :meth:`~fer_select_env.models.EmotionClassifier.fit`)
+    :param final_min_steps: with a number, the final training takes at least this many gradient steps before
+        early stopping may end it, and its epoch cap rises to fit them: sized in steps, so that a small kept
+        set (a few hundred images, a few steps per epoch) is not stopped on the plateau of its first epochs.
+        ``None`` (default): the epoch-based ``min_epochs`` and cap of the classifier config only
     :param final_val_labels: the labels the final training early-stops on: ``"dataset"`` (the dataset's own
         validation labels) or ``"ferplus"`` (the FER+ majority, on the validation rows that have one)
     """
@@ -82,6 +86,7 @@ class BenchmarkSettings:
     threads: int = 1
     final_repeats: int = 1
     final_lr_schedule: str = "constant"
+    final_min_steps: int | None = None
     final_val_labels: str = "dataset"
 
     def __post_init__(self) -> None:
@@ -89,6 +94,12 @@ class BenchmarkSettings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if self.final_min_steps is not None and (
+            isinstance(self.final_min_steps, bool)
+            or not isinstance(self.final_min_steps, int)
+            or self.final_min_steps < 1
+        ):
+            raise ValueError(f"final_min_steps must be a positive integer or None, got {self.final_min_steps!r}")
         if self.final_lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"final_lr_schedule must be one of {LR_SCHEDULES}, got {self.final_lr_schedule!r}")
         if self.final_val_labels not in FINAL_VAL_LABELS:
@@ -105,5 +116,6 @@ class BenchmarkSettings:
             "threads": self.threads,
             "final_repeats": self.final_repeats,
             "final_lr_schedule": self.final_lr_schedule,
+            "final_min_steps": self.final_min_steps,
             "final_val_labels": self.final_val_labels,
         }

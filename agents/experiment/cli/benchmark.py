@@ -76,6 +76,14 @@ def add_benchmark_arguments(parser: argparse.ArgumentParser) -> None:
         f"mean (default {defaults.final_repeats})",
     )
     parser.add_argument(
+        "--final-min-steps",
+        type=int,
+        default=defaults.final_min_steps,
+        metavar="N",
+        help="the final training takes at least N gradient steps before early stopping (the epoch cap rises to "
+        "fit them); default: epoch-based only",
+    )
+    parser.add_argument(
         "--final-val-labels",
         default=defaults.final_val_labels,
         choices=FINAL_VAL_LABELS,
@@ -127,6 +135,8 @@ def run_benchmark_command(args: argparse.Namespace, prog: str) -> int:
     try:
         agents = check_agent_names(args.agents.split(","))
         check_non_negative(args, "episodes", "pretrain_episodes", "n_train")
+        if args.final_min_steps is not None and args.final_min_steps < 1:
+            raise UsageError("--final-min-steps must be >= 1")
         for flag in ("threads", "final_repeats"):
             if getattr(args, flag) < 1:
                 raise UsageError(f"--{flag.replace('_', '-')} must be >= 1")
@@ -155,6 +165,7 @@ def run_benchmark_command(args: argparse.Namespace, prog: str) -> int:
         threads=args.threads,
         final_repeats=args.final_repeats,
         final_val_labels=args.final_val_labels,
+        final_min_steps=args.final_min_steps,
     )
     started = time.perf_counter()
 
