@@ -40,6 +40,13 @@ def test_benchmark_table_pairs_by_seed_and_adds_the_ferplus_columns():
     assert cells[-1] == "+5.0"  # only seed 1 has FER+ figures on both sides
     assert "on the 17 test rows that have one" in table
     assert "removal P" not in table  # no ground truth, no removal columns
+    assert "Noise floor" not in table  # one final training per run: nothing to measure it on
+    for run, f1s in zip(results["agents"]["keep_all"]["runs"], ([0.58, 0.62], [0.70, 0.70]), strict=True):
+        run["final_repeats"] = [{"macro_f1": f} for f in f1s]
+    # pooled std: sqrt(mean(var([.58, .62]), var([.70, .70]))) = sqrt(0.0008 / 2) = 0.02
+    assert "Noise floor: keep_all's repeat-to-repeat std 2.00 points (2 final-training repeats x 2 seeds)." in (
+        benchmark_table(results)
+    )
 
 
 def test_aggregate_table_names_the_reference_and_the_excluded_tasks():

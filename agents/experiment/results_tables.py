@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from agents.experiment.benchmark import noise_floor
+
 
 def mean_interval(values: Sequence[float | None], confidence: float = 0.95) -> tuple[float, float, float] | None:
     """``(mean, low, high)``: the mean and its Student-t interval over the values (the seeds); ``None`` for
@@ -80,6 +82,12 @@ def benchmark_table(results: dict[str, Any]) -> str:
         (r["test_ferplus"]["n_rows"] for b in agents.values() for r in b["runs"] if "test_ferplus" in r), None
     )
     notes = ["Percent; mean over seeds [95 % t-interval]; Δ: paired by seed with keep_all."]
+    floor = noise_floor(results)
+    if floor is not None:
+        notes.append(
+            f"Noise floor: keep_all's repeat-to-repeat std {100 * floor['repeat_std']:.2f} points "
+            f"({floor['repeats']} final-training repeats x {floor['seeds']} seeds)."
+        )
     if n_rows is not None:
         notes.append(f"FER+ columns: against the FER+ majority labels, on the {n_rows} test rows that have one.")
     return "\n".join(lines) + "\n\n" + " ".join(notes)
