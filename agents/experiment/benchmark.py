@@ -326,11 +326,9 @@ def run_benchmark(
     in place. ``plots_dir`` receives every run's pictures and the summary pictures (PNG)."""
     agents = check_agent_names(agents)
     for name in agents:
-        spec = get_agent(name)
-        if spec.needs_ground_truth and dataset.noise_train is None:
-            raise ValueError(f"agent {name!r} needs ground truth: the dataset has no noise_train array")
-        if spec.needs_ferplus and "ferplus_votes" not in dataset.extras:
-            raise ValueError(f"agent {name!r} needs FER+ votes: the dataset has no extras['ferplus_votes'] array")
+        missing = get_agent(name).missing_requirement(dataset)
+        if missing is not None:
+            raise ValueError(f"agent {name!r} {missing}: the dataset has none")
     results: dict[str, Any] = {
         "meta": {
             "format": RESULTS_FORMAT,

@@ -107,6 +107,14 @@ class AgentSpec:
     needs_ferplus: bool = False
     reference: bool = False
 
+    def missing_requirement(self, dataset: FERDataset) -> str | None:
+        """What this agent needs and ``dataset`` lacks (noise ground truth, FER+ votes), or ``None``."""
+        if self.needs_ground_truth and dataset.noise_train is None:
+            return "needs noise ground truth (noise_train)"
+        if self.needs_ferplus and "ferplus_votes" not in dataset.extras:
+            return "needs FER+ votes"
+        return None
+
     @property
     def trainable(self) -> bool:
         """An RL agent, trainable (and checkpointed) by ``fer-select train``."""

@@ -31,13 +31,11 @@ def runnable_agents(agents: Sequence[str], dataset: FERDataset) -> tuple[list[st
     """The agents that can run on ``dataset``, and why each other one cannot."""
     ok, skipped = [], {}
     for name in agents:
-        spec = get_agent(name)
-        if spec.needs_ground_truth and dataset.noise_train is None:
-            skipped[name] = "needs noise ground truth (noise_train)"
-        elif spec.needs_ferplus and "ferplus_votes" not in dataset.extras:
-            skipped[name] = "needs FER+ votes"
-        else:
+        missing = get_agent(name).missing_requirement(dataset)
+        if missing is None:
             ok.append(name)
+        else:
+            skipped[name] = missing
     return ok, skipped
 
 
