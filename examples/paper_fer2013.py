@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from agents.experiment.benchmark import BenchmarkSettings, format_table, run_benchmark
+from agents.experiment.cli.args import UsageError, check_output_dir, check_output_file
 from agents.experiment.registry import check_agent_names
 from agents.experiment.settings import FINAL_VAL_LABELS, RLSettings
 from fer_select_env.data import load_fer2013, make_face_noise_dataset
@@ -43,6 +44,18 @@ def classifier_config(model: str, full: bool) -> ClassifierConfig:
     if model == "vgg":
         return ClassifierConfig.vgg() if full else ClassifierConfig.vgg(width=16, max_epochs=20, patience=4)
     return ClassifierConfig(width=64, max_epochs=100) if full else ClassifierConfig()
+
+
+def check_paths(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Every path before any work: a bad --out must not cost a whole run."""
+    try:
+        if not Path(args.data).exists():
+            raise UsageError(f"--data: no such file or directory: {args.data}")
+        check_output_file("--out", args.out)
+        if args.tensorboard_log is not None:
+            check_output_dir("--tensorboard-log", args.tensorboard_log)
+    except UsageError as exc:
+        parser.error(str(exc))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,8 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="paper_fer2013.json")
     parser.add_argument("--tensorboard-log", default=None)
     args = parser.parse_args(argv)
-    if not Path(args.data).exists():
-        parser.error(f"--data: no such file or directory: {args.data}")
+    check_paths(parser, args)
     try:
         agents = check_agent_names(args.agents.split(","))
         seeds = [int(s) for s in args.seeds.split(",")]

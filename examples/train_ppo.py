@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 import gymnasium as gym
 from stable_baselines3 import PPO
@@ -26,6 +25,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 import fer_select_env  # noqa: F401  (registers FERSelect-v0)
 from agents.common import EpisodeHistory, keep_probability_function
 from agents.experiment.benchmark import BenchmarkSettings, final_training
+from agents.experiment.cli.args import UsageError, check_input_file, check_output_dir, check_output_file
 from agents.experiment.rl_selection import PPO_ENV_KWARGS, PPO_KWARGS, selection_pass
 from fer_select_env.envs.select.metrics import removal_scores
 
@@ -40,8 +40,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--save", default="ppo_selector.zip")
     parser.add_argument("--progress", action="store_true")
     args = parser.parse_args(argv)
-    if args.data is not None and not Path(args.data).is_file():
-        parser.error(f"--data: no such file: {args.data}")
+    try:  # every path before any work
+        if args.data is not None:
+            check_input_file("--data", args.data)
+        check_output_file("--save", args.save)
+        check_output_dir("--tensorboard-log", args.tensorboard_log)
+    except (UsageError, OSError) as exc:
+        parser.error(str(exc))
 
     env = gym.make(
         "FERSelectLabelAware-v0",

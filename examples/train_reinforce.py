@@ -26,6 +26,7 @@ import fer_select_env  # noqa: F401  (registers FERSelect-v0)
 from agents import REINFORCE
 from agents.common import EpisodeHistory, keep_probability_function
 from agents.experiment.benchmark import BenchmarkSettings, final_training, write_run_plots
+from agents.experiment.cli.args import UsageError, check_input_file, check_output_dir, check_output_file
 from agents.experiment.rl_selection import selection_pass
 from fer_select_env.envs.select.metrics import removal_scores
 from fer_select_env.envs.select.plots import plot_confusion_matrices
@@ -44,8 +45,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--plots", default="plots", help="directory for the PNG pictures (default: plots)")
     parser.add_argument("--progress", action="store_true", help="progress bars")
     args = parser.parse_args(argv)
-    if args.data is not None and not Path(args.data).is_file():
-        parser.error(f"--data: no such file: {args.data}")
+    try:  # every path before any work
+        if args.data is not None:
+            check_input_file("--data", args.data)
+        check_output_file("--save", args.save)
+        check_output_dir("--plots", args.plots)
+        check_output_dir("--tensorboard-log", args.tensorboard_log)
+    except (UsageError, OSError) as exc:
+        parser.error(str(exc))
     return args
 
 

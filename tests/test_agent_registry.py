@@ -106,7 +106,9 @@ def test_a_registered_agent_reaches_the_benchmark_and_the_help(toy_agents, tiny_
 
     dataset = FERDataset.from_npz(tiny_npz)
     settings = BenchmarkSettings(
-        rl=RLSettings(episodes=1, pretrain_episodes=0), classifier_config=ClassifierConfig(**TINY)
+        rl=RLSettings(episodes=1, pretrain_episodes=0),
+        classifier_config=ClassifierConfig(**TINY),
+        final_min_steps=None,
     )
     results = run_benchmark(dataset, ["toy_filter"], [0], settings)
     (run,) = results["agents"]["toy_filter"]["runs"]

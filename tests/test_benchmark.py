@@ -49,7 +49,7 @@ def _cli(tiny_npz, out, agents, *extra):
         [
             "--data", tiny_npz, "--agents", agents, "--seeds", "0", "--out", str(out),
             "--episodes", "1", "--pretrain-episodes", "1", "--classifier", json.dumps(TINY),
-            "--final-epochs", "3", *extra,
+            "--final-epochs", "3", "--final-min-steps", "0", *extra,
         ]
     )  # fmt: skip
 
@@ -64,7 +64,7 @@ def test_agent_names_are_checked():
 
 def test_final_training_uses_only_the_kept_images():
     ds = make_blob_dataset(n_train=40, n_val=21, n_test=21)
-    settings = BenchmarkSettings(classifier_config=ClassifierConfig.from_dict(TINY))
+    settings = BenchmarkSettings(classifier_config=ClassifierConfig.from_dict(TINY), final_min_steps=None)
     kept = np.zeros(40, bool)
     kept[:25] = True
     _, summary = final_training(ds, kept, 0, settings)

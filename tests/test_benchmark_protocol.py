@@ -33,6 +33,8 @@ def _without_times(value):
 
 
 def _settings(**kwargs) -> BenchmarkSettings:
+    # final_min_steps=None: the step-sized minimum (640 steps) would train these 40 images for 640 epochs.
+    kwargs.setdefault("final_min_steps", None)
     return BenchmarkSettings(
         rl=RLSettings(episodes=1, pretrain_episodes=1),
         classifier_config=ClassifierConfig.from_dict(TINY),
@@ -48,7 +50,8 @@ def test_the_same_command_twice_gives_identical_results(tmp_path):
     for name in ("a.json", "b.json"):
         argv = ["--data", str(path), "--agents", "keep_all,reinforce,cleanlab", "--seeds", "0,1",
                 "--episodes", "1", "--pretrain-episodes", "1", "--classifier", json.dumps(TINY),
-                "--final-epochs", "3", "--final-repeats", "2", "--out", str(tmp_path / name)]  # fmt: skip
+                "--final-epochs", "3", "--final-min-steps", "0", "--final-repeats", "2",
+                "--out", str(tmp_path / name)]  # fmt: skip
         assert benchmark_cli.main(argv) == 0
         outs.append(json.loads((tmp_path / name).read_text()))
     assert outs[0]["meta"]["threads"] == 1 and outs[0]["meta"]["settings"]["final_repeats"] == 2

@@ -511,3 +511,42 @@ def test_pretrain_cache_dir_from_env_var(tmp_path, monkeypatch: pytest.MonkeyPat
     arg_dir = tmp_path / "from_arg"
     _, report = pretrain_classifier(ds, PRE, seed=0, cache_dir=arg_dir)
     assert report is not None and len(list((arg_dir / "classifiers").glob("*.pt"))) == 1
+
+
+# ---------------------------------------------------------------------- weight averaging
+def float_weights(clf: EmotionClassifier) -> dict[str, torch.Tensor]:
+    return {k: v for k, v in weights(clf).items() if v.is_floating_point()}
+
+
+def test_weight_average_with_a_vanishing_horizon_is_the_plain_fit(data: dict) -> None:
+    """An average over ~0 steps is the live weights, so validation picks the same epoch and weights."""
+    x, y, xv, yv = data["x"][:96], data["y"][:96], data["xv"], data["yv"]
+    plain = EmotionClassifier(K, (HW, HW), TINY, seed=0)
+    averaged = EmotionClassifier(K, (HW, HW), TINY, seed=0)
+    a = plain.fit(x, y, xv, yv, seed=3, max_epochs=4)
+    b = averaged.fit(x, y, xv, yv, seed=3, max_epochs=4, ema_epochs=1e-9)
+    assert (a.epochs_run, a.best_epoch) == (b.epochs_run, b.best_epoch)
+    assert float_weights(plain).keys() == float_weights(averaged).keys()
+    for key, value in float_weights(plain).items():
+        torch.testing.assert_close(float_weights(averaged)[key], value)
+
+
+def test_weight_average_keeps_the_average_and_is_seeded(data: dict) -> None:
+    x, y = data["x"][:96], data["y"][:96]
+    empty_x, empty_y = data["xv"][:0], data["yv"][:0]
+    runs = []
+    for ema in (None, 2.0, 2.0):
+        clf = EmotionClassifier(K, (HW, HW), TINY, seed=0)
+        # No validation rows: the plain fit keeps its last weights, the averaged one the last average.
+        report = clf.fit(x, y, empty_x, empty_y, seed=5, max_epochs=3, ema_epochs=ema)
+        assert report.epochs_run == 3
+        runs.append(float_weights(clf))
+    assert not same_weights(runs[0], runs[1])
+    assert same_weights(runs[1], runs[2])
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, float("nan")])
+def test_weight_average_horizon_is_checked(bad: float, data: dict) -> None:
+    clf = EmotionClassifier(K, (HW, HW), TINY, seed=0)
+    with pytest.raises(ValueError, match="ema_epochs"):
+        clf.fit(data["x"][:8], data["y"][:8], data["xv"][:4], data["yv"][:4], seed=0, ema_epochs=bad)

@@ -179,7 +179,7 @@ def test_episode_size_subset_and_oversize_warning():
     with pytest.warns(UserWarning, match="exceeds the 60 training images"):
         big = make_env(ds, episode_size=1000)
     assert big.episode_size == 60
-    with pytest.raises(ValueError, match="episode_size must be a positive integer"):
+    with pytest.raises(ValueError, match="episode_size: must be a positive integer"):
         make_env(ds, episode_size=0)
 
 
@@ -225,7 +225,7 @@ def test_step_before_reset_after_end_and_bad_action():
         ({"baseline": "median"}, "baseline must be one of"),
         ({"scoring": "oof"}, "scoring must be one of"),
         ({"retrain": "all"}, r"retrain must be one of \('head', 'finetune', 'scratch'\)"),
-        ({"n_folds": 1}, "n_folds must be >= 2"),
+        ({"n_folds": 1}, "n_folds: must be an integer >= 2"),
         ({"render_mode": "human"}, "render_mode must be None or one of"),
         ({"dataset": "no_such_scenario_or_file"}, "neither an existing .npz file nor a scenario name"),
         ({"classifier_config": {"widht": 3}}, "unknown ClassifierConfig field"),

@@ -47,6 +47,7 @@ def _settings() -> BenchmarkSettings:
         rl=RLSettings(episodes=1, pretrain_episodes=1),
         classifier_config=ClassifierConfig.from_dict(TINY),
         final_max_epochs=3,
+        final_min_steps=None,  # the step-sized default would train these tiny sets for hundreds of epochs
         final_repeats=2,
     )
 

@@ -135,6 +135,7 @@ def final_training(
         max_epochs=max_epochs,
         progress=progress,
         lr_schedule=settings.final_lr_schedule,
+        ema_epochs=settings.final_ema_epochs,
     )
     pred = clf.predict(dataset.x_test)
     summary = classification_summary(dataset.y_test, pred, dataset.num_classes, dataset.class_labels)

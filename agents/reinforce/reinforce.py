@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import pathlib
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
@@ -343,6 +345,36 @@ class REINFORCE(BaseAlgorithm):
             self._last_episode_starts = dones
         callback.on_training_end()
         return self
+
+    @classmethod
+    def load(  # type: ignore[override]
+        cls: type[SelfREINFORCE],
+        path: str | pathlib.Path | io.BufferedIOBase,
+        env: GymEnv | None = None,
+        device: th.device | str = "auto",
+        custom_objects: dict[str, Any] | None = None,
+        print_system_info: bool = False,
+        force_reset: bool = True,
+        **kwargs: Any,
+    ) -> SelfREINFORCE:
+        """SB3's ``BaseAlgorithm.load``: rebuild a model saved by :meth:`save`.
+
+        .. warning::
+            Like every SB3 ``load``, this unpickles the ``data`` entries of the zip (spaces, schedules, the
+            policy class): a crafted file runs code. Load only files you made or trust. fer-select's own
+            load paths never call it: ``fer-select clean --selector`` reads only the zip's ``policy.pth``
+            with ``torch.load(weights_only=True)``, and ``fer-select train --resume`` rebuilds the model
+            from its settings (see docs/trust.md).
+        """
+        return super().load(
+            path,
+            env=env,
+            device=device,
+            custom_objects=custom_objects,
+            print_system_info=print_system_info,
+            force_reset=force_reset,
+            **kwargs,
+        )
 
     def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
         # The optimiser's state goes into the zip too, so that a loaded model continues training exactly.

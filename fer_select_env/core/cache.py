@@ -3,6 +3,11 @@
 The directory is, in order of precedence: the ``cache_dir`` argument, the ``FER_SELECT_CACHE_DIR``
 environment variable, ``$XDG_CACHE_HOME/fer-select``, and ``~/.cache/fer-select``.
 Writes are atomic (temporary file, then rename), so an interrupted run never leaves a half-written entry.
+
+An entry is trusted only as far as its directory is: :func:`check_cache_dir` refuses a directory that every
+user may write to (world-writable without the sticky bit) and warns, once per directory, about one that
+its group or others may write to, or that another user owns. Each entry also stores the inputs it was made
+from, and its reader ignores (with a warning) and rebuilds an entry whose inputs differ.
 """
 
 from __future__ import annotations
@@ -10,22 +15,71 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
+import warnings
 from pathlib import Path
 from typing import Any
 
 CACHE_ENV_VAR = "FER_SELECT_CACHE_DIR"
+_WARNED: set[tuple[str, str]] = set()
+_NEW_DIR_MODE = 0o775  # less the umask: group-shared caches stay possible, world-writable ones are not made
+
+
+class CacheWarning(UserWarning):
+    """A cache directory others may write to, or a cache entry ignored because it does not match its inputs."""
+
+
+def _warn_once(path: Path, kind: str, message: str) -> None:
+    if (str(path), kind) not in _WARNED:
+        _WARNED.add((str(path), kind))
+        warnings.warn(message, CacheWarning, stacklevel=3)
+
+
+def check_cache_dir(path: str | os.PathLike) -> Path:
+    """``path`` if it is safe to read cache entries from; see the module docstring for what is refused.
+
+    A ValueError for a directory that every user may write to without the sticky bit (anyone could replace
+    an entry); a :class:`CacheWarning` (once per directory) when its group or others may write to it (with the
+    sticky bit, others cannot replace our entries but can plant new ones) or when another user owns it.
+    Mode bits mean nothing on Windows, where nothing is checked.
+    """
+    path = Path(path)
+    if os.name == "nt":
+        return path
+    info = path.stat()
+    mode = info.st_mode
+    where = f"cache directory {path} (mode {stat.filemode(mode)})"
+    if mode & stat.S_IWOTH and not mode & stat.S_ISVTX:
+        raise ValueError(
+            f"{where} is writable by every user, so anyone could replace what it caches: "
+            f"run `chmod o-w {path}` or choose another directory with {CACHE_ENV_VAR}"
+        )
+    if mode & (stat.S_IWGRP | stat.S_IWOTH):
+        who = "others" if mode & stat.S_IWOTH else "its group"
+        _warn_once(path, "mode", f"{where} is writable by {who}, who could plant entries in it; `chmod go-w {path}`")
+    if hasattr(os, "geteuid") and info.st_uid not in (os.geteuid(), 0):
+        _warn_once(path, "owner", f"{where} belongs to another user (uid {info.st_uid}), who could plant entries in it")
+    return path
 
 
 def resolve_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
-    """The cache directory to use (created if missing)."""
+    """The cache directory to use (created if missing, checked by :func:`check_cache_dir`)."""
     if cache_dir is None:
         cache_dir = os.environ.get(CACHE_ENV_VAR)
     if cache_dir is None:
         base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
         cache_dir = os.path.join(base, "fer-select")
     path = Path(cache_dir).expanduser()
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    # Never world-writable when we create it (a umask of 0 would make it so, and then refused).
+    path.mkdir(mode=_NEW_DIR_MODE, parents=True, exist_ok=True)
+    return check_cache_dir(path)
+
+
+def cache_subdir(cache_dir: str | os.PathLike | None, name: str) -> Path:
+    """``<cache>/<name>`` (created if missing), both directories checked by :func:`check_cache_dir`."""
+    path = resolve_cache_dir(cache_dir) / name
+    path.mkdir(mode=_NEW_DIR_MODE, exist_ok=True)
+    return check_cache_dir(path)
 
 
 def cache_key(*parts: Any) -> str:
@@ -38,8 +92,12 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers see either the old file or the complete new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a failed write (path is a directory, disk full, Ctrl-C) leaves no temp file
+        raise

@@ -8,6 +8,12 @@ public interface (see ``docs/data.md``):
 * optional: ``noise_train`` (int per train image, see :data:`NOISE_KIND_NAMES`), ``class_names``
   (a string array of length K), and extra per-sample arrays stored as ``extra__<name>`` (train),
   ``extra_val__<name>`` and ``extra_test__<name>``.
+
+Labels are never changed on the way in: a float label must be integral (``3.0``; ``3.7`` is an error, not
+3), and without ``class_names`` the number of classes K = largest label + 1 may be at most
+:func:`max_inferred_classes` of the number of distinct labels, so that one stray label (999999 in a
+3-class set) is an error naming it rather than a million classes. The file is read by
+:func:`fer_select_env.data.npz.read_npz`, which checks every header and bounds the size.
 """
 
 from __future__ import annotations
@@ -20,8 +26,11 @@ from pathlib import Path
 
 import numpy as np
 
+from fer_select_env.core.checks import check_integer_array
+
 # Re-exported: the data layer names the classes of every dataset it builds.
 from fer_select_env.core.emotions import FER2013_CLASS_NAMES as FER2013_CLASS_NAMES
+from fer_select_env.data.npz import npz_members, read_npz
 
 NOISE_CLEAN = 0
 NOISE_LABEL_FLIPPED = 1
@@ -62,14 +71,27 @@ def _check_labels(key: str, y: np.ndarray, n: int) -> np.ndarray:
     y = np.asarray(y)
     if y.ndim != 1:
         raise ValueError(f"{key}: labels must be a 1-D array, got shape {y.shape}")
-    if not np.issubdtype(y.dtype, np.integer):
-        if y.dtype == np.bool_ or not np.issubdtype(y.dtype, np.floating):
-            raise ValueError(f"{key}: labels must be integers, got dtype {y.dtype}")
-        if not np.all(np.isfinite(y)) or np.any(y != np.round(y)):
-            raise ValueError(f"{key}: labels must be integers, got non-integral values of dtype {y.dtype}")
     if len(y) != n:
         raise ValueError(f"{key}: has {len(y)} labels but the matching images have {n} rows")
-    return y.astype(np.int64)
+    return check_integer_array(key, y, what="labels")
+
+
+def max_inferred_classes(n_distinct: int) -> int:
+    """The largest K that labels without ``class_names`` may imply: ``max(2 × n_distinct, n_distinct + 8)``.
+
+    Gaps are allowed (labels 0, 1, 2, 4 give K = 5), but K far above the number of labels present means a stray
+    label, and K sizes every per-class array of the env (a million classes ask for terabytes).
+    """
+    return max(2 * n_distinct, n_distinct + 8)
+
+
+def _class_name(key: str, value: object) -> str:
+    if isinstance(value, (bytes, np.bytes_)):
+        try:
+            return bytes(value).decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValueError(f"{key}: class name {bytes(value)!r} is not valid UTF-8") from None
+    return str(value)
 
 
 @dataclass(eq=False)
@@ -83,8 +105,9 @@ class FERDataset:
     :param y_train: integer labels in ``[0, K)``
     :param noise_train: optional int per train image, ``0`` clean, ``1`` label flipped, ``2`` half face,
         ``3`` no face (other codes allowed). Used only for detection metrics, never for selection.
-    :param class_names: optional names of the K classes; when given, ``K = len(class_names)``,
-        otherwise K is the largest label in any split plus one.
+    :param class_names: optional names of the K classes; when given, ``K = len(class_names)`` and every
+        label must be below it; otherwise K is the largest label in any split plus one, which may be at most
+        :func:`max_inferred_classes` of the number of distinct labels.
     :param extras: optional per-train-sample arrays (e.g. FER+ votes, true action units)
     :param extras_val: optional per-val-sample arrays
     :param extras_test: optional per-test-sample arrays
@@ -123,9 +146,11 @@ class FERDataset:
     def _validate_class_names(self) -> None:
         if self.class_names is None:
             return
-        names = tuple(str(c) for c in np.asarray(self.class_names).reshape(-1))
+        names = tuple(_class_name("class_names", c) for c in np.asarray(self.class_names).reshape(-1))
         if len(names) == 0:
             raise ValueError("class_names: must name at least one class")
+        if any(not name.strip() for name in names):
+            raise ValueError(f"class_names: names must not be empty, got {names}")
         if len(set(names)) != len(names):
             raise ValueError(f"class_names: names must be unique, got {names}")
         self.class_names = names
@@ -141,6 +166,23 @@ class FERDataset:
                     f"y_{split}: label {int(y[i])} at index {i} is outside [0, {k}) "
                     f"({int(bad.sum())} labels out of range)"
                 )
+        if self.class_names is None:
+            self._validate_inferred_k()
+
+    def _validate_inferred_k(self) -> None:
+        distinct = np.unique(np.concatenate([getattr(self, f"y_{split}") for split in SPLITS]))
+        k, bound = int(distinct[-1]) + 1, max_inferred_classes(len(distinct))
+        if k <= bound:
+            return
+        split = next(s for s in SPLITS if (getattr(self, f"y_{s}") == distinct[-1]).any())
+        i = int(np.flatnonzero(getattr(self, f"y_{split}") == distinct[-1])[0])
+        shown = ", ".join(str(int(v)) for v in distinct[:8]) + (", ..." if len(distinct) > 8 else "")
+        raise ValueError(
+            f"y_{split}: label {k - 1} at index {i} would make K = {k} classes, but only {len(distinct)} distinct "
+            f"labels occur ({shown}); without class_names K = largest label + 1 may be at most "
+            f"max(2 × distinct, distinct + 8) = {bound}. Fix the stray label, or pass class_names (K = "
+            "len(class_names)) to declare that many classes"
+        )
 
     def _validate_noise(self) -> None:
         if self.noise_train is None:
@@ -151,11 +193,10 @@ class FERDataset:
                 f"noise_train: must be a 1-D array with one entry per train image "
                 f"({len(self.y_train)}), got shape {noise.shape}"
             )
-        if not np.issubdtype(noise.dtype, np.integer):
-            raise ValueError(f"noise_train: must be integers, got dtype {noise.dtype}")
+        noise = check_integer_array("noise_train", noise, what="", allow_float=False)
         if (noise < 0).any():
             raise ValueError("noise_train: noise-kind codes must be >= 0")
-        self.noise_train = noise.astype(np.int64)
+        self.noise_train = noise
 
     def _validate_extras(self) -> None:
         for split, attr in (("train", "extras"), ("val", "extras_val"), ("test", "extras_test")):
@@ -204,43 +245,51 @@ class FERDataset:
         )
 
     @classmethod
-    def from_npz(cls, path: str | os.PathLike) -> FERDataset:
-        """Read a dataset from an ``.npz`` file in the public format (see the module docstring)."""
+    def from_npz(cls, path: str | os.PathLike, *, max_bytes: int | None = None) -> FERDataset:
+        """Read a dataset from an ``.npz`` file in the public format (see the module docstring).
+
+        Every problem with the file is a ``ValueError`` naming the file (and the key); a missing file is a
+        ``FileNotFoundError``.
+
+        :param max_bytes: bound on the decoded size of the arrays (default ``$FER_SELECT_MAX_NPZ_BYTES``, else
+            :data:`fer_select_env.data.npz.MAX_NPZ_BYTES`, 2 GiB)
+        """
         path = Path(path)
-        if not path.is_file():
+        if not path.exists():
             raise FileNotFoundError(f"dataset file not found: {path}")
+        keys = set(npz_members(path))
+        missing = [k for k in REQUIRED_KEYS if k not in keys]
+        if missing:
+            raise ValueError(f"{path}: missing required key(s) {missing}; found {sorted(keys)}")
+        extra_keys: dict[str, dict[str, str]] = {s: {} for s in SPLITS}  # split -> name -> key
+        for key in sorted(keys):
+            for split in ("val", "test", "train"):  # longest prefixes first
+                prefix = _EXTRA_PREFIX[split]
+                if key.startswith(prefix):
+                    extra_keys[split][key[len(prefix) :]] = key
+                    break
+        wanted = [*REQUIRED_KEYS, "noise_train", "class_names", *(k for e in extra_keys.values() for k in e.values())]
+        z = read_npz(path, wanted, max_bytes=max_bytes)
+        names = None
+        if "class_names" in z:
+            raw = z["class_names"]
+            if raw.dtype.kind not in "US" or raw.ndim != 1:
+                raise ValueError(
+                    f"{path}: class_names: must be a string array of one dimension, got dtype {raw.dtype} "
+                    f"and shape {raw.shape}"
+                )
+            names = tuple(_class_name(f"{path}: class_names", s) for s in raw)
         try:
-            archive = np.load(path, allow_pickle=False)
-        except Exception as exc:  # zipfile/pickle errors: say which file and why
-            raise ValueError(f"{path}: not a readable .npz file ({exc})") from exc
-        with archive as z:
-            keys = set(z.files)
-            missing = [k for k in REQUIRED_KEYS if k not in keys]
-            if missing:
-                raise ValueError(f"{path}: missing required key(s) {missing}; found {sorted(keys)}")
-            arrays = {k: z[k] for k in REQUIRED_KEYS}
-            noise = z["noise_train"] if "noise_train" in keys else None
-            names = None
-            if "class_names" in keys:
-                raw = z["class_names"]
-                if raw.dtype.kind not in "US":
-                    raise ValueError(f"class_names: must be a string array, got dtype {raw.dtype}")
-                names = tuple(str(s) for s in raw.reshape(-1))
-            extras: dict[str, dict[str, np.ndarray]] = {s: {} for s in SPLITS}
-            for key in keys:
-                for split in ("val", "test", "train"):  # longest prefixes first
-                    prefix = _EXTRA_PREFIX[split]
-                    if key.startswith(prefix):
-                        extras[split][key[len(prefix) :]] = z[key]
-                        break
-        return cls.from_arrays(
-            **arrays,
-            noise_train=noise,
-            class_names=names,
-            extras=extras["train"],
-            extras_val=extras["val"],
-            extras_test=extras["test"],
-        )
+            return cls.from_arrays(
+                **{k: z[k] for k in REQUIRED_KEYS},
+                noise_train=z.get("noise_train"),
+                class_names=names,
+                extras={name: z[key] for name, key in extra_keys["train"].items()},
+                extras_val={name: z[key] for name, key in extra_keys["val"].items()},
+                extras_test={name: z[key] for name, key in extra_keys["test"].items()},
+            )
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
 
     def to_npz(self, path: str | os.PathLike, compressed: bool = True) -> None:
         """Write the dataset in the public npz format. The write is atomic (temp file + rename)."""
@@ -257,8 +306,12 @@ class FERDataset:
                 arrays[_EXTRA_PREFIX[split] + name] = arr
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp.npz")
-        (np.savez_compressed if compressed else np.savez)(tmp, **arrays)
-        os.replace(tmp, path)
+        try:
+            (np.savez_compressed if compressed else np.savez)(tmp, **arrays)
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # a failed write (disk full, path is a directory) leaves nothing behind
+            raise
 
     # ------------------------------------------------------------------ properties
     @property

@@ -23,7 +23,7 @@ import copy
 import math
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -81,6 +81,17 @@ def _as_tensor(arr: np.ndarray) -> torch.Tensor:
 
 def _snapshot(module_state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in module_state.items()}
+
+
+@contextlib.contextmanager
+def _swapped_in(state: Any, get_state: Callable[[], Any], set_state: Callable[[Any], Any]) -> Iterator[None]:
+    """Load ``state`` for the duration of the block, then put the weights that were there back."""
+    live = get_state()
+    set_state(state)
+    try:
+        yield
+    finally:
+        set_state(live)
 
 
 class EmotionClassifier:
@@ -256,6 +267,7 @@ class EmotionClassifier:
         max_epochs: int | None = None,
         progress: bool = False,
         lr_schedule: Literal["constant", "cosine"] = "constant",
+        ema_epochs: float | None = None,
     ) -> FitReport:
         """Train the whole network with Adam on the cross-entropy of Eq. 5, early-stopping on ``(x_val, y_val)``.
 
@@ -265,7 +277,12 @@ class EmotionClassifier:
         nothing changes and ``epochs_run == 0``. ``lr_schedule="cosine"`` decays the learning rate from
         ``config.lr`` to zero over ``max_epochs`` (half a cosine, stepped per epoch): the last epochs then
         average out the minibatch noise, so two seeds end closer together (the benchmark's final training).
+        ``ema_epochs`` validates, keeps and returns an exponential moving average of the weights (and the
+        BatchNorm statistics) instead of the last ones, its horizon that many epochs of steps: an average over
+        the minibatch noise, so two seeds end closer together (Polyak averaging; the benchmark's option).
         """
+        if ema_epochs is not None and not ema_epochs > 0:
+            raise ValueError(f"ema_epochs must be a positive number or None, got {ema_epochs!r}")
         if lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {lr_schedule!r}")
         if strategy not in ("scratch", "finetune"):
@@ -298,6 +315,7 @@ class EmotionClassifier:
                 progress=progress,
                 desc="fit",
                 lr_schedule=lr_schedule,
+                ema_epochs=ema_epochs,
             )
 
     def fit_head(
@@ -364,6 +382,7 @@ class EmotionClassifier:
         yt: torch.Tensor,
         gen: torch.Generator,
         batch_size: int,
+        after_step: Callable[[], None] | None = None,
     ) -> None:
         """One pass over shuffled minibatches minimising the cross-entropy of Eq. 5."""
         n = len(xt)
@@ -380,6 +399,19 @@ class EmotionClassifier:
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if after_step is not None:
+                after_step()
+
+    def _weight_average(
+        self, ema_epochs: float, steps_per_epoch: int
+    ) -> tuple[torch.optim.swa_utils.AveragedModel, Callable[[], None]]:
+        """An exponential moving average of the whole network (weights and BatchNorm statistics) with a horizon
+        of ``ema_epochs`` epochs, and the per-step update that feeds it."""
+        from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+        decay = math.exp(-1.0 / (ema_epochs * steps_per_epoch))
+        averaged = AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+        return averaged, lambda: averaged.update_parameters(self.model)
 
     def _train(
         self,
@@ -401,6 +433,7 @@ class EmotionClassifier:
         desc: str,
         min_epochs: int = 0,
         lr_schedule: str = "constant",
+        ema_epochs: float | None = None,
     ) -> FitReport:
         """Shared loop: shuffled minibatches, Adam, early stopping on validation loss, best weights restored."""
         t0 = time.perf_counter()
@@ -420,6 +453,9 @@ class EmotionClassifier:
         xv_dev = xv.to(self.device)
         best_loss, best_acc, best_epoch, best_state = math.inf, nan, 0, None
         epochs_run, stale, stopped_early = 0, 0, False
+        averaged, after_step = None, None
+        if ema_epochs is not None:
+            averaged, after_step = self._weight_average(ema_epochs, math.ceil(n / batch_size))
         bar = None
         if progress:
             from tqdm.auto import tqdm
@@ -430,20 +466,25 @@ class EmotionClassifier:
                 if lr_schedule == "cosine":
                     for group in opt.param_groups:
                         group["lr"] = lr * 0.5 * (1.0 + math.cos(math.pi * (epoch - 1) / max_epochs))
-                self._train_epoch(forward, opt, xt_dev, yt_dev, gen, batch_size)
+                self._train_epoch(forward, opt, xt_dev, yt_dev, gen, batch_size, after_step)
                 epochs_run = epoch
-                if not has_val:
-                    if bar is not None:
-                        bar.update(1)
-                    continue
-                val_loss, val_acc = self._evaluate(forward, xv_dev, yv)
+                # With weight averaging the average is validated and kept; training goes on from the live weights.
+                candidate = (
+                    contextlib.nullcontext()
+                    if averaged is None
+                    else _swapped_in(averaged.module.state_dict(), get_state, set_state)
+                )
+                with candidate:
+                    val_loss, val_acc = self._evaluate(forward, xv_dev, yv) if has_val else (nan, nan)
+                    # Without validation there is nothing to select by: the average (if any) of the last epoch.
+                    improved = val_loss < best_loss if has_val else averaged is not None
+                    if improved:
+                        best_loss, best_acc, best_epoch, stale = val_loss, val_acc, epoch, 0
+                        best_state = get_state()
                 if bar is not None:
                     bar.set_postfix(val_loss=f"{val_loss:.4f}", val_acc=f"{val_acc:.3f}")
                     bar.update(1)
-                if val_loss < best_loss:
-                    best_loss, best_acc, best_epoch, stale = val_loss, val_acc, epoch, 0
-                    best_state = get_state()
-                else:
+                if has_val and not improved:
                     # Keras semantics (the released code): stop after `patience` epochs without improvement.
                     stale += 1
                     if stale >= patience and epoch >= min_epochs:

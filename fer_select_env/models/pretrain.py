@@ -2,18 +2,40 @@
 
 from __future__ import annotations
 
-import io
 import warnings
 from pathlib import Path
+from typing import Any
 
 import torch
 
-from fer_select_env.core.cache import atomic_write_bytes, cache_key, resolve_cache_dir
+from fer_select_env.core.cache import atomic_write_bytes, cache_key, cache_subdir
 from fer_select_env.core.seeding import check_seed
+from fer_select_env.core.serialization import load_tensor_file, tensor_file_bytes
 from fer_select_env.core.version import __version__
 from fer_select_env.data.dataset import FERDataset
 from fer_select_env.models.classifier import EmotionClassifier, FitReport
 from fer_select_env.models.cnn import ClassifierConfig
+
+CACHE_FORMAT = 2
+"""2: ``{"cache_format", "inputs", "classifier", "pretrain_report"}``, the inputs checked on every read; 1
+(before) was the bare classifier state, which is ignored and retrained."""
+
+
+def pretrain_inputs(dataset: FERDataset, config: ClassifierConfig, seed: int) -> dict[str, Any]:
+    """What a cached pre-training was made from: stored in the entry, compared on every read, and hashed
+    into its file name."""
+    inputs: dict[str, Any] = {
+        "dataset_fingerprint": dataset.fingerprint(),
+        "config": config.to_dict(),
+        "version": __version__,
+        "seed": int(seed),
+    }
+    inputs["key"] = cache_key(inputs["dataset_fingerprint"], inputs["config"], __version__, inputs["seed"], "pretrain")
+    return inputs
+
+
+def _cache_path(inputs: dict[str, Any], cache_dir: str | Path | None) -> Path:
+    return cache_subdir(cache_dir, "classifiers") / f"{inputs['key']}.pt"
 
 
 def pretrain_cache_path(
@@ -23,8 +45,38 @@ def pretrain_cache_path(
     cache_dir: str | Path | None = None,
 ) -> Path:
     """Where :func:`pretrain_classifier` caches its result for these inputs."""
-    key = cache_key(dataset.fingerprint(), config.to_dict(), __version__, int(seed), "pretrain")
-    return resolve_cache_dir(cache_dir) / "classifiers" / f"{key}.pt"
+    return _cache_path(pretrain_inputs(dataset, config, seed), cache_dir)
+
+
+def _cached_state(path: Path, inputs: dict[str, Any], clf: EmotionClassifier) -> bool:
+    """Load the entry at ``path`` into ``clf`` if it is readable and was made from ``inputs``; otherwise warn
+    and return False (the caller retrains and overwrites it)."""
+    try:
+        entry = load_tensor_file(path, map_location=clf.device)
+    except ValueError as exc:  # damaged, foreign, or naming Python objects (refused, never run)
+        warnings.warn(f"ignoring unreadable classifier cache {exc}; retraining", RuntimeWarning, stacklevel=3)
+        return False
+    stored = entry.get("inputs") if isinstance(entry, dict) else None
+    if not isinstance(entry, dict) or entry.get("cache_format") != CACHE_FORMAT or stored != inputs:
+        differ = sorted(k for k in inputs if not isinstance(stored, dict) or stored.get(k) != inputs[k])
+        why = f"its {', '.join(differ)} differ" if isinstance(stored, dict) else "it does not record its inputs"
+        warnings.warn(
+            f"ignoring classifier cache {path}: {why} (an older version's entry, or one copied or planted "
+            "there); retraining",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return False
+    try:
+        clf.load_state_dict(entry["classifier"])
+    except (ValueError, KeyError, TypeError, RuntimeError) as exc:
+        warnings.warn(
+            f"ignoring unreadable classifier cache {path} ({type(exc).__name__}: {exc}); retraining",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return False
+    return True
 
 
 def pretrain_classifier(
@@ -41,26 +93,20 @@ def pretrain_classifier(
 
     Trains from scratch on ``(x_train, y_train)`` with early stopping on ``(x_val, y_val)``; the test
     split is never touched. The result is stored under ``<cache>/classifiers/<key>.pt``, the key hashing
-    the dataset fingerprint, the config, the package version and the seed; a later call with the same
-    inputs loads it and returns ``(classifier, None)``. An unreadable cache file is ignored with a warning
-    and rewritten. ``device`` and ``num_threads`` are not part of the key (they do not change what is
-    learned beyond floating-point rounding).
+    the dataset fingerprint, the config, the package version and the seed; the entry records those inputs
+    too. A later call with the same inputs loads it and returns ``(classifier, None)``. An entry that is
+    unreadable, or that records other inputs (or none), is ignored with a warning, retrained and rewritten;
+    it is read with ``torch.load(weights_only=True)``, so a file naming Python objects is refused unrun.
+    ``device`` and ``num_threads`` are not part of the key (they do not change what is learned beyond
+    floating-point rounding).
     """
     config = config or ClassifierConfig()
     seed = check_seed(seed)
-    path = pretrain_cache_path(dataset, config, seed, cache_dir)
+    inputs = pretrain_inputs(dataset, config, seed)
+    path = _cache_path(inputs, cache_dir)
     clf = EmotionClassifier.for_dataset(dataset, config, device=device, seed=seed, num_threads=num_threads)
-    if path.is_file():
-        try:
-            state = torch.load(io.BytesIO(path.read_bytes()), map_location=clf.device, weights_only=True)
-            clf.load_state_dict(state)
-            return clf, None
-        except Exception as exc:  # any corruption or mismatch: retrain rather than crash
-            warnings.warn(
-                f"ignoring unreadable classifier cache {path} ({type(exc).__name__}: {exc}); retraining",
-                RuntimeWarning,
-                stacklevel=2,
-            )
+    if path.is_file() and _cached_state(path, inputs, clf):
+        return clf, None
     report = clf.fit(
         dataset.x_train,
         dataset.y_train,
@@ -70,9 +116,11 @@ def pretrain_classifier(
         strategy="scratch",
         progress=progress,
     )
-    buf = io.BytesIO()
-    state = clf.state_dict()
-    state["pretrain_report"] = report.to_dict()
-    torch.save(state, buf)
-    atomic_write_bytes(path, buf.getvalue())
+    entry = {
+        "cache_format": CACHE_FORMAT,
+        "inputs": inputs,
+        "classifier": clf.state_dict(),
+        "pretrain_report": report.to_dict(),
+    }
+    atomic_write_bytes(path, tensor_file_bytes(entry))
     return clf, report

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
-import numpy as np
-
 from agents.experiment.registry import agent_specs
 from agents.experiment.settings import RLSettings
 from fer_select_env.data.dataset import FERDataset
+from fer_select_env.data.npz import npz_members
 from fer_select_env.data.resolve import DEFAULT_SCENARIO, load_or_make_synthetic
 from fer_select_env.data.scenarios import SCENARIOS
 from fer_select_env.models import ClassifierConfig
@@ -106,15 +106,68 @@ def add_device_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto (default: cpu)")
 
 
+# ---------------------------------------------------------------------------------------------- paths
+def check_input_file(flag: str, text: str | os.PathLike) -> Path:
+    """``text`` as a path when it names an existing file: ``FileNotFoundError`` ("no such file") when nothing is
+    there, a :class:`UsageError` when it is a directory."""
+    path = Path(text)
+    if path.is_dir():
+        raise UsageError(f"{flag}: {path} is a directory, not a file")
+    if not path.is_file():
+        raise FileNotFoundError(f"{flag}: no such file: {path}")
+    return path
+
+
+def _check_creatable(flag: str, path: Path) -> None:
+    """A :class:`UsageError` unless ``path`` (which does not exist) can be created: its nearest existing
+    ancestor must be a writable directory."""
+    ancestor = path.absolute().parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise UsageError(f"{flag}: cannot create {path}: {ancestor} is a file, not a directory")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise UsageError(f"{flag}: cannot create {path}: the directory {ancestor} is not writable")
+
+
+def check_output_file(flag: str, text: str | os.PathLike) -> Path:
+    """``text`` as a path that a file can be written to (atomically: a temporary file beside it, then a
+    rename), checked before any work: not a directory, in a writable directory; else a :class:`UsageError`."""
+    path = Path(text)
+    if path.is_dir():
+        raise UsageError(f"{flag}: {path} is a directory; give a file name, e.g. {path / 'results.json'}")
+    if path.exists() and not path.is_file():
+        raise UsageError(f"{flag}: {path} exists and is not a regular file")
+    if path.exists():
+        if not os.access(path.absolute().parent, os.W_OK | os.X_OK):
+            raise UsageError(f"{flag}: cannot replace {path}: its directory is not writable")
+    else:
+        _check_creatable(flag, path)
+    return path
+
+
+def check_output_dir(flag: str, text: str | os.PathLike) -> Path:
+    """``text`` as a directory that exists and is writable or can be created, checked before any work; else a
+    :class:`UsageError`."""
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{flag}: {path} exists and is not a directory")
+    if path.is_dir():
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise UsageError(f"{flag}: the directory {path} is not writable")
+    else:
+        _check_creatable(flag, path)
+    return path
+
+
 # ---------------------------------------------------------------------------------------------- reading flags
 def read_npz_dataset(path: Path) -> FERDataset:
     """An npz in the public FERDataset format, or the FER2013 evaluation copy (``images``, ``labels``,
     ``usage``, ``ferplus_votes``), read with :func:`~fer_select_env.data.load_fer2013`."""
     try:
-        with np.load(path, allow_pickle=False) as z:
-            keys = set(z.files)
-    except Exception as exc:
-        raise ValueError(f"--data: {path} is not a readable npz file ({exc})") from None
+        keys = set(npz_members(path))  # headers only: every damage is a ValueError naming the file and key
+    except ValueError as exc:
+        raise ValueError(f"--data: {exc}") from None
     if "x_train" not in keys and {"images", "labels", "usage"} <= keys:
         from fer_select_env.data import load_fer2013
 
@@ -125,9 +178,7 @@ def read_npz_dataset(path: Path) -> FERDataset:
 def load_dataset(args: argparse.Namespace) -> tuple[FERDataset, str]:
     """The dataset of ``--data`` (an npz file), or the synthetic benchmark of ``--scenario``/``--n-train``."""
     if args.data:
-        path = Path(args.data)
-        if not path.is_file():
-            raise FileNotFoundError(f"--data: no such file: {path}")
+        path = check_input_file("--data", args.data)
         return read_npz_dataset(path), str(path)
     ds = load_or_make_synthetic(args.scenario, n_train=args.n_train)
     return ds, f"synthetic:{args.scenario}:n_train={args.n_train}"

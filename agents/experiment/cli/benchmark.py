@@ -18,6 +18,8 @@ from agents.experiment.cli.args import (
     add_device_argument,
     agents_epilog,
     check_non_negative,
+    check_output_dir,
+    check_output_file,
     classifier_config,
     exit_code,
     fail,
@@ -81,7 +83,15 @@ def add_benchmark_arguments(parser: argparse.ArgumentParser) -> None:
         default=defaults.final_min_steps,
         metavar="N",
         help="the final training takes at least N gradient steps before early stopping (the epoch cap rises to "
-        "fit them); default: epoch-based only",
+        f"fit them; default {defaults.final_min_steps}); 0: the classifier's epoch-based minimum only",
+    )
+    parser.add_argument(
+        "--final-ema-epochs",
+        type=float,
+        default=defaults.final_ema_epochs,
+        metavar="H",
+        help="the final training validates and keeps a moving average of its weights over about H epochs "
+        f"(default {defaults.final_ema_epochs}); 0: the weights themselves",
     )
     parser.add_argument(
         "--final-val-labels",
@@ -130,17 +140,28 @@ def add_benchmark_command(sub: argparse._SubParsersAction, prog: str) -> None:
     bench.set_defaults(handler=lambda args: run_benchmark_command(args, f"{prog} benchmark"), parser=bench)
 
 
+def check_outputs(args: argparse.Namespace) -> None:
+    """Every output path before any work: a bad ``--out`` must not cost a whole run (a :class:`UsageError`)."""
+    check_output_file("--out", args.out)
+    for flag, value in (("--plots", args.plots), ("--tensorboard-log", args.tensorboard_log)):
+        if value is not None:
+            check_output_dir(flag, value)
+
+
 def run_benchmark_command(args: argparse.Namespace, prog: str) -> int:
     """Run a parsed benchmark command line; returns the exit status (errors are one line on stderr)."""
     try:
         agents = check_agent_names(args.agents.split(","))
         check_non_negative(args, "episodes", "pretrain_episodes", "n_train")
-        if args.final_min_steps is not None and args.final_min_steps < 1:
-            raise UsageError("--final-min-steps must be >= 1")
+        if args.final_min_steps is not None and args.final_min_steps < 0:
+            raise UsageError("--final-min-steps must be >= 0")
+        if args.final_ema_epochs is not None and not args.final_ema_epochs >= 0:
+            raise UsageError("--final-ema-epochs must be >= 0")
         for flag in ("threads", "final_repeats"):
             if getattr(args, flag) < 1:
                 raise UsageError(f"--{flag.replace('_', '-')} must be >= 1")
         config = classifier_config(args.classifier)
+        check_outputs(args)
         if args.suite is not None:
             if args.data is not None or args.seeds is not None:
                 raise UsageError("--suite fixes the datasets and seeds: drop --data and --seeds")
@@ -165,7 +186,8 @@ def run_benchmark_command(args: argparse.Namespace, prog: str) -> int:
         threads=args.threads,
         final_repeats=args.final_repeats,
         final_val_labels=args.final_val_labels,
-        final_min_steps=args.final_min_steps,
+        final_min_steps=args.final_min_steps or None,
+        final_ema_epochs=args.final_ema_epochs or None,
     )
     started = time.perf_counter()
 

@@ -20,6 +20,7 @@ from agents.experiment.cli.args import (
     add_device_argument,
     agents_epilog,
     check_non_negative,
+    check_output_dir,
     classifier_config,
     classifier_fields,
     load_dataset,
@@ -97,6 +98,7 @@ def cmd_clean(args: argparse.Namespace) -> int:
     if args.agent is not None:
         get_agent(args.agent)
     check_non_negative(args, "episodes", "pretrain_episodes", "n_train")
+    check_output_dir("--out", args.out)  # before any work
     if args.selector is not None:
         _, meta_path = selector_paths(args.selector)
         meta = read_selector_meta(meta_path)

@@ -27,6 +27,8 @@ def add_report_command(sub: argparse._SubParsersAction) -> None:
 def cmd_report(args: argparse.Namespace) -> int:
     """Print the tables; a missing or malformed file is a one-line error."""
     path = Path(args.results)
+    if path.is_dir():
+        raise UsageError(f"{path} is a directory, not a results.json file")
     if not path.is_file():
         raise UsageError(f"no such file: {path}")
     try:

@@ -21,6 +21,7 @@ from agents.experiment.cli.args import (
     add_device_argument,
     agents_epilog,
     check_non_negative,
+    check_output_dir,
     classifier_config,
     load_dataset,
     rl_settings,
@@ -35,9 +36,9 @@ from fer_select_env.models import ClassifierConfig
 
 TRAIN_EPILOG = """\
 outputs in --out DIR:
-  selector.zip     the trained selector (SB3 zip; load with REINFORCE.load or PPO.load)
-  selector.json    the env it expects (agent, observation mode, classifier config), read by `clean --selector`
-  selector_vecnormalize.pkl   PPO only: its observation statistics (SB3's VecNormalize.save format)
+  selector.zip     the trained selector (SB3 zip; REINFORCE.load or PPO.load unpickle it: trusted files only)
+  selector.json    the env it expects (agent, observation mode, classifier config), the policy and, for PPO,
+                   its observation statistics; `clean --selector` reads these and the zip's weights, no pickle
   history.json     one row per pass (pre-training passes carry "pretrain": 1)
   selection.csv    the final selection on this dataset: index,keep_probability,sample_reward,label,kept
   checkpoint/      the state after the last finished pass; --resume continues from it
@@ -126,7 +127,9 @@ def check_resumable(manifest: dict[str, Any], identity: dict[str, Any], where: P
     differ = [k for k in identity if saved.get(k) != identity[k]]
     if differ:
         what = ", ".join(
-            "the dataset" if k == "dataset_fingerprint" else f"{k} ({saved.get(k)!r}, not {identity[k]!r})"
+            "dataset (the fingerprints differ)"
+            if k == "dataset_fingerprint"
+            else f"{k} ({saved.get(k)!r}, not {identity[k]!r})"
             for k in differ
         )
         raise UsageError(
@@ -141,6 +144,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     check_non_negative(args, "episodes", "pretrain_episodes", "n_train")
     if args.stop_after_episodes is not None and args.stop_after_episodes < 0:
         raise UsageError("--stop-after-episodes must be >= 0")
+    check_output_dir("--out", args.out)  # before any work
+    if args.tensorboard_log is not None:
+        check_output_dir("--tensorboard-log", args.tensorboard_log)
     config = classifier_config(args.classifier)
     dataset, name = load_dataset(args)
     out = Path(args.out)

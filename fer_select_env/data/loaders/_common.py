@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from fer_select_env.data.dataset import FER2013_CLASS_NAMES, FERDataset
+from fer_select_env.data.npz import env_limit
 from fer_select_env.faces.detect import FaceDetector, crop_face, haar_face_detector
 
 Color = Literal["gray", "rgb"]
@@ -36,6 +37,15 @@ EMOTION_ALIASES: dict[str, int] = {
     "surprised": 5,
 }
 """Folder names (lower-cased) recognised as FER2013 emotions, mapped to FER2013 labels."""
+
+MAX_IMAGE_PIXELS: int = 2**25
+"""Largest image a loader decodes, in pixels (33,554,432, e.g. 8192×4096); a larger one is a skipped entry.
+
+Checked on the file's header before decoding, so a small file that claims 30000×30000 pixels costs nothing;
+files over ``8 bytes × MAX_IMAGE_PIXELS`` are refused unread. Raise it with the ``FER_SELECT_MAX_IMAGE_PIXELS``
+environment variable."""
+
+MAX_IMAGE_PIXELS_ENV = "FER_SELECT_MAX_IMAGE_PIXELS"
 
 SPLIT_CODES = {"train": 0, "val": 1, "test": 2}
 POOL_TRAIN_VAL, POOL_ALL = 3, 4  # pools still to be split: train+val, or train+val+test
@@ -152,17 +162,54 @@ def check_options(size: int | None, color: str, seed: object) -> None:
         raise ValueError(f"seed: must be a non-negative integer, got {seed!r}")
 
 
-def _decode(path: Path, color: str) -> np.ndarray | None:
+def image_pixel_limit() -> int:
+    """``$FER_SELECT_MAX_IMAGE_PIXELS`` if set, else :data:`MAX_IMAGE_PIXELS`."""
+    return env_limit(MAX_IMAGE_PIXELS_ENV, MAX_IMAGE_PIXELS)
+
+
+class _Unreadable(Exception):
+    """Why an image file is skipped."""
+
+
+_UNREADABLE = "unreadable image (not a decodable image file)"
+
+
+def _check_image_size(path: Path, max_pixels: int) -> None:
+    """:class:`_Unreadable` when the file, or the size its header declares, is over ``max_pixels``."""
+    from PIL import Image, UnidentifiedImageError  # Pillow reads only the header here; OpenCV decodes
+
+    how_to = f"raise the limit with the {MAX_IMAGE_PIXELS_ENV} environment variable"
+    try:
+        n_bytes = path.stat().st_size
+    except OSError:
+        raise _Unreadable(_UNREADABLE) from None
+    if n_bytes > 8 * max_pixels:
+        raise _Unreadable(f"file of {n_bytes} bytes is too large for the limit of {max_pixels} pixels; {how_to}")
+    try:
+        with Image.open(path) as im:
+            width, height = im.size
+    except Image.DecompressionBombError:  # over twice Pillow's MAX_IMAGE_PIXELS: it refuses even the header
+        raise _Unreadable(
+            f"image of more than {2 * Image.MAX_IMAGE_PIXELS} pixels (Pillow's own bound) is over the limit of "
+            f"{max_pixels} pixels"
+        ) from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):  # SyntaxError: Pillow's "not a PNG"
+        raise _Unreadable(_UNREADABLE) from None
+    if width * height > max_pixels:
+        raise _Unreadable(f"image of {width}×{height} pixels is over the limit of {max_pixels} pixels; {how_to}")
+
+
+def _decode(path: Path, color: str, max_pixels: int | None = None) -> np.ndarray:
+    """The decoded image (gray, or RGB), its size checked on the header first; :class:`_Unreadable` if not."""
+    _check_image_size(path, image_pixel_limit() if max_pixels is None else max_pixels)
     try:
         # fromfile + imdecode rather than imread: imread cannot open non-ASCII paths on every platform
         buf = np.fromfile(path, dtype=np.uint8)
-    except OSError:
-        return None
-    if buf.size == 0:
-        return None
-    img = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE if color == "gray" else cv2.IMREAD_COLOR)
+        img = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE if color == "gray" else cv2.IMREAD_COLOR) if buf.size else None
+    except (OSError, cv2.error):
+        img = None
     if img is None:
-        return None
+        raise _Unreadable(_UNREADABLE)
     return img if color == "gray" else cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
@@ -182,14 +229,15 @@ def _resolve_detector(face_detector: FaceDetector | str | None) -> FaceDetector 
 
 
 def _load_one(
-    item: Item, size: int | None, color: str, detector: FaceDetector | None
+    item: Item, size: int | None, color: str, detector: FaceDetector | None, max_pixels: int
 ) -> tuple[np.ndarray | None, bool, str]:
     """``(image, face_found, problem)``; image is None when the item must be skipped."""
     if not item.path.is_file():
         return None, False, "missing"
-    img = _decode(item.path, color)
-    if img is None:
-        return None, False, "unreadable image (not a decodable image file)"
+    try:
+        img = _decode(item.path, color, max_pixels)
+    except _Unreadable as exc:
+        return None, False, str(exc)
     if item.box is not None:
         top, left, right, bottom = item.box
         h, w = img.shape[:2]
@@ -219,8 +267,10 @@ def _load_items(
     detector: FaceDetector | None,
     workers: int | None,
 ) -> tuple[list[np.ndarray], list[Item], list[bool]]:
+    max_pixels = image_pixel_limit()
+
     def work(item: Item) -> tuple[np.ndarray | None, bool, str]:
-        return _load_one(item, size, color, detector)
+        return _load_one(item, size, color, detector, max_pixels)
 
     n_workers = _default_workers(workers)
     images, kept, found = [], [], []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from fer_select_env.data.dataset import FERDataset
@@ -20,16 +21,24 @@ from fer_select_env.data.loaders._common import (
 )
 
 
+def _pixel_coordinate(text: str) -> int:
+    """An integer box coordinate (``"12"`` or ``"12.0"``); ``"12.5"``, ``"inf"`` and ``"nan"`` are errors, not 12."""
+    value = float(text)
+    if not math.isfinite(value) or value != round(value):
+        raise ValueError(text)
+    return int(value)
+
+
 def _parse_expw_line(line: str) -> tuple[str, tuple[int, int, int, int], float, int]:
     parts = line.split()
     if len(parts) != 8:
         raise ValueError(f"expected 8 fields (image face_id top left right bottom confidence label), got {len(parts)}")
     name = parts[0]
     try:
-        top, left, right, bottom = (int(float(v)) for v in parts[2:6])
+        top, left, right, bottom = (_pixel_coordinate(v) for v in parts[2:6])
         conf = float(parts[6])
     except ValueError:
-        raise ValueError(f"face box or confidence is not numeric: {parts[2:7]}") from None
+        raise ValueError(f"face box (integers) or confidence is not numeric: {parts[2:7]}") from None
     if not (right > left and bottom > top):
         raise ValueError(f"empty face box top={top} left={left} right={right} bottom={bottom}")
     raw = parts[7]

@@ -5,10 +5,13 @@ from __future__ import annotations
 import csv
 import re
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
+from fer_select_env.core.checks import check_integer_array
 from fer_select_env.data.dataset import FER2013_CLASS_NAMES, FERDataset
 from fer_select_env.data.loaders._common import (
     EMOTION_ALIASES,
@@ -30,6 +33,7 @@ from fer_select_env.data.loaders._common import (
     resize,
     split_dirs,
 )
+from fer_select_env.data.npz import npz_members, read_npz
 
 FER2013_USAGE: dict[str, str] = {"Training": "train", "PublicTest": "val", "PrivateTest": "test"}
 """FER2013 ``Usage`` → split (§4.1: PublicTest validates, PrivateTest is the reported test set)."""
@@ -51,30 +55,34 @@ def _fer2013_arrays(images: np.ndarray, size: int | None, color: str) -> np.ndar
 
 
 def _fer2013_from_npz(path: Path, issues: Issues, size: int | None, color: str) -> FERDataset:
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except Exception as exc:  # zipfile errors: name the file
-        raise ValueError(f"{path}: not a readable .npz file ({exc})") from exc
-    with archive as z:
-        keys = set(z.files)
-        if {"x_train", "y_train"} <= keys:
-            raise ValueError(f"{path}: this is a FERDataset npz; read it with FERDataset.from_npz")
-        need = {"images", "labels", "usage"}
-        if not need <= keys:
-            raise ValueError(
-                f"{path}: not the FER2013 evaluation copy (needs keys {sorted(need)}, found {sorted(keys)}); "
-                f"accepted FER2013 layouts: {'; '.join(FER2013_LAYOUTS)}"
-            )
-        images, labels, usage = z["images"], z["labels"].astype(np.int64), z["usage"].astype(np.int64)
-        row = z["row"].astype(np.int64) if "row" in keys else np.arange(len(labels))
-        votes = z["ferplus_votes"] if "ferplus_votes" in keys else None
-    if images.dtype != np.uint8 or images.ndim != 3 or not (len(images) == len(labels) == len(usage) == len(row)):
+    keys = set(npz_members(path))
+    if {"x_train", "y_train"} <= keys:
+        raise ValueError(f"{path}: this is a FERDataset npz; read it with FERDataset.from_npz")
+    need = {"images", "labels", "usage"}
+    if not need <= keys:
         raise ValueError(
-            f"{path}: images must be uint8 N×H×W with one label, usage and row each; got images {images.shape} "
-            f"{images.dtype}, labels {labels.shape}, usage {usage.shape}, row {row.shape}"
+            f"{path}: not the FER2013 evaluation copy (needs keys {sorted(need)}, found {sorted(keys)}); "
+            f"accepted FER2013 layouts: {'; '.join(FER2013_LAYOUTS)}"
         )
-    if votes is not None and votes.shape != (len(labels), 10):
-        raise ValueError(f"{path}: ferplus_votes must be N×10, got {votes.shape}")
+    z = read_npz(path, ["images", "labels", "usage", "row", "ferplus_votes"])
+    images = z["images"]
+    # integral values only: a float label 3.7 is an error, never a silent 3
+    labels, usage = (check_integer_array(f"{path}: key {k!r}", z[k]) for k in ("labels", "usage"))
+    row = check_integer_array(f"{path}: key 'row'", z["row"]) if "row" in z else np.arange(len(labels))
+    votes = z.get("ferplus_votes")
+    one_d = labels.ndim == usage.ndim == row.ndim == 1
+    if (
+        images.dtype != np.uint8
+        or images.ndim != 3
+        or not one_d
+        or not len(images) == len(labels) == len(usage) == len(row)
+    ):
+        raise ValueError(
+            f"{path}: images must be uint8 N×H×W with one label, usage and row each (1-D); got images "
+            f"{images.shape} {images.dtype}, labels {labels.shape}, usage {usage.shape}, row {row.shape}"
+        )
+    if votes is not None and (votes.shape != (len(labels), 10) or votes.dtype.kind not in "iuf"):
+        raise ValueError(f"{path}: ferplus_votes must be N×10 vote counts, got {votes.shape} {votes.dtype}")
     bad = (labels < 0) | (labels >= len(FER2013_CLASS_NAMES)) | (usage < 0) | (usage > 2)
     for i in np.flatnonzero(bad):
         what = f"unknown label {labels[i]}" if not 0 <= labels[i] < 7 else f"unknown usage code {usage[i]}"
@@ -99,41 +107,101 @@ def _parse_pixels(text: str) -> np.ndarray | None:
             return None
 
 
+MAX_CSV_LINE_BYTES = 1 << 20
+"""Longest csv line read (1 MiB; a FER2013 line is about 9 KB): a longer one is a skipped bad line."""
+
+_EMOTIONS = frozenset(str(i) for i in range(7))
+
+
+class _BadLine(Exception):
+    """Why one csv line is skipped."""
+
+
+def _csv_lines(fh: BinaryIO) -> Iterator[tuple[int, bytes | None]]:
+    """``(physical line number, line without its end)``; ``None`` for a line over :data:`MAX_CSV_LINE_BYTES`,
+    which is read to its end so that the next line keeps its number."""
+    number = 0
+    while raw := fh.readline(MAX_CSV_LINE_BYTES + 1):
+        number += 1
+        if len(raw) > MAX_CSV_LINE_BYTES and not raw.endswith(b"\n"):
+            while raw and not raw.endswith(b"\n"):
+                raw = fh.readline(MAX_CSV_LINE_BYTES)
+            yield number, None
+            continue
+        yield number, raw.rstrip(b"\r\n")
+
+
+def _csv_fields(line: bytes | None, encoding: str = "utf-8") -> list[str]:
+    """The fields of one line (quotes as the csv module reads them), or :class:`_BadLine`."""
+    if line is None:
+        raise _BadLine(f"line longer than {MAX_CSV_LINE_BYTES} bytes")
+    try:
+        text = line.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise _BadLine(f"not valid UTF-8 (byte 0x{line[exc.start]:02x} at column {exc.start + 1})") from None
+    try:
+        # one record per line: a quote left open ends with the line instead of swallowing the next ones
+        return next(csv.reader([text], strict=True), [])
+    except csv.Error as exc:
+        raise _BadLine(f"malformed csv ({exc})") from None
+
+
+def _csv_header(path: Path, lines: Iterator[tuple[int, bytes | None]]) -> dict[str, int]:
+    first = next(lines, None)
+    if first is None:
+        raise ValueError(f"{path}: the csv file is empty")
+    try:
+        header = [h.strip().lower() for h in _csv_fields(first[1], "utf-8-sig")]
+    except _BadLine as exc:
+        raise ValueError(f"{path} line 1 (the header): {exc}") from None
+    cols = {name: header.index(name) for name in ("emotion", "pixels", "usage") if name in header}
+    if len(cols) != 3:
+        raise ValueError(f"{path}: a FER2013 csv needs the columns emotion, pixels, Usage; found {header}")
+    return cols
+
+
+def _csv_record(line: bytes | None, cols: dict[str, int]) -> tuple[np.ndarray, int, str]:
+    """``(48×48 image, label, usage)`` of one data line, or :class:`_BadLine` saying what is wrong."""
+    rec = _csv_fields(line)
+    if len(rec) <= max(cols.values()):
+        raise _BadLine(f"expected {max(cols.values()) + 1} columns, got {len(rec)}")
+    emotion, usage = rec[cols["emotion"]].strip(), rec[cols["usage"]].strip()
+    if usage not in FER2013_USAGE:
+        raise _BadLine(f"unknown Usage {usage!r} (expected one of {sorted(FER2013_USAGE)})")
+    if emotion not in _EMOTIONS:
+        raise _BadLine(f"unknown emotion label {emotion!r} (expected 0-6)")
+    pix = _parse_pixels(rec[cols["pixels"]])
+    if pix is None:
+        raise _BadLine("pixels are not all integers")
+    if len(pix) != 48 * 48:
+        raise _BadLine(f"expected 2304 pixel values (48×48), got {len(pix)}")
+    bad = np.flatnonzero((pix < 0) | (pix > 255))
+    if len(bad):
+        raise _BadLine(f"pixel value {pix[bad[0]]} at position {bad[0] + 1} is outside 0-255")
+    return pix.astype(np.uint8).reshape(48, 48), int(emotion), usage
+
+
 def _fer2013_from_csv(path: Path, issues: Issues, size: int | None, color: str) -> FERDataset:
-    with open(path, newline="", encoding="utf-8") as fh:
-        reader = csv.reader(fh)
-        try:
-            header = [h.strip().lower() for h in next(reader)]
-        except StopIteration:
-            raise ValueError(f"{path}: the csv file is empty") from None
-        cols = {name: header.index(name) for name in ("emotion", "pixels", "usage") if name in header}
-        if len(cols) != 3:
-            raise ValueError(f"{path}: a FER2013 csv needs the columns emotion, pixels, Usage; found {header}")
-        images, labels, splits, rows = [], [], [], []
-        n_rows = 0
-        for n_rows, rec in enumerate(reader, start=1):
-            where = f"{path} line {n_rows + 1}"
-            if len(rec) <= max(cols.values()):
-                issues.add(where, f"expected {len(header)} columns, got {len(rec)}")
+    """One record per physical line, read in binary and decoded line by line: a bad line (bad UTF-8, an open
+    quote, a huge field) is skipped and counted under its own line number, and never costs a good line."""
+    images, labels, splits, rows = [], [], [], []
+    n_rows = 0
+    with open(path, "rb") as fh:
+        lines = _csv_lines(fh)
+        cols = _csv_header(path, lines)
+        for number, line in lines:
+            if line is not None and not line.strip():
+                continue  # a blank line holds no record
+            n_rows += 1
+            try:
+                image, label, usage = _csv_record(line, cols)
+            except _BadLine as exc:
+                issues.add(f"{path} line {number}", str(exc))
                 continue
-            emotion, usage = rec[cols["emotion"]].strip(), rec[cols["usage"]].strip()
-            if usage not in FER2013_USAGE:
-                issues.add(where, f"unknown Usage {usage!r} (expected one of {sorted(FER2013_USAGE)})")
-                continue
-            if emotion not in {str(i) for i in range(7)}:
-                issues.add(where, f"unknown emotion label {emotion!r} (expected 0-6)")
-                continue
-            pix = _parse_pixels(rec[cols["pixels"]])
-            if pix is None:
-                issues.add(where, "pixels are not all integers")
-                continue
-            if len(pix) != 48 * 48 or pix.min() < 0 or pix.max() > 255:
-                issues.add(where, f"expected 2304 pixel values in 0-255, got {len(pix)} values")
-                continue
-            images.append(pix.astype(np.uint8).reshape(48, 48))
-            labels.append(int(emotion))
+            images.append(image)
+            labels.append(label)
             splits.append(SPLIT_CODES[FER2013_USAGE[usage]])
-            rows.append(n_rows - 1)
+            rows.append(number - 2)  # the data-row index: line 2 holds row 0
     issues.report(n_rows)
     if not images:
         raise ValueError(f"{path}: no usable rows")

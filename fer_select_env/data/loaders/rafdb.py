@@ -74,7 +74,8 @@ def load_rafdb(
             issues.add(where, f"expected '<image> <label>', got {line.strip()!r}")
             continue
         name, raw = parts
-        label = RAFDB_TO_FER2013.get(int(raw)) if raw.isdigit() else None
+        # isascii: "²".isdigit() is True but int("²") fails
+        label = RAFDB_TO_FER2013.get(int(raw)) if raw.isascii() and raw.isdigit() else None
         if label is None:
             issues.add(where, f"unknown RAF-DB label {raw!r} (expected 1-7)")
             continue

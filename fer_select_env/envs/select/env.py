@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import io
 import os
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -15,8 +15,9 @@ from gymnasium import logger, spaces
 from gymnasium.error import ResetNeeded
 
 from fer_select_env.core.cache import atomic_write_bytes
-from fer_select_env.core.checks import check_choice
+from fer_select_env.core.checks import check_bool, check_choice, check_device, check_int_at_least, check_positive_int
 from fer_select_env.core.metrics import confusion_matrix, macro_f1, total_accuracy
+from fer_select_env.core.serialization import load_tensor_file, tensor_file_bytes
 from fer_select_env.data.dataset import FERDataset
 from fer_select_env.data.resolve import resolve_dataset
 from fer_select_env.envs.select.metrics import removal_scores
@@ -37,7 +38,51 @@ from fer_select_env.models import ClassifierConfig, EmotionClassifier, pretrain_
 OBSERVATIONS: tuple[str, ...] = ("paper", "label_aware")
 RETRAINS: tuple[str, ...] = ("head", "finetune", "scratch")
 RESET_OPTIONS: tuple[str, ...] = ("reset_classifier", "freeze_classifier")
-_STATE_FORMAT = 1
+_STATE_FORMAT = 2  # 2: arrays stored as tensors, read with weights_only=True (1 pickled numpy)
+
+
+def _classifier_config(value: object) -> ClassifierConfig:
+    """The ``classifier_config`` argument as a :class:`ClassifierConfig` (``None``: the default)."""
+    if value is None:
+        return ClassifierConfig()
+    if isinstance(value, ClassifierConfig):
+        return value
+    if isinstance(value, Mapping):
+        try:
+            return ClassifierConfig.from_dict(dict(value))
+        except (TypeError, ValueError) as exc:  # from_dict's own ValueError, or a TypeError of a field's value
+            raise ValueError(f"classifier_config: {exc}") from None
+    raise ValueError(
+        f"classifier_config: must be a ClassifierConfig, a dict of its fields or None, got {type(value).__name__}"
+    )
+
+
+def _optional_path(name: str, value: object) -> str | os.PathLike | None:
+    if value is not None and not isinstance(value, (str, os.PathLike)):
+        raise ValueError(f"{name}: must be a path or None, got {type(value).__name__}")
+    return value
+
+
+def _check_dataset_argument(dataset: object, synthetic_kwargs: object) -> None:
+    if dataset is not None and not isinstance(dataset, (FERDataset, str, os.PathLike)):
+        raise ValueError(
+            "dataset: must be a FERDataset, a path to an .npz file, a scenario name or None, got "
+            f"{type(dataset).__name__}"
+        )
+    if synthetic_kwargs is not None and not isinstance(synthetic_kwargs, Mapping):
+        raise ValueError(f"synthetic_kwargs: must be a dict or None, got {type(synthetic_kwargs).__name__}")
+
+
+def _reset_options(options: object) -> dict[str, bool]:
+    """``reset``'s ``options``: ``None`` or a dict of the :data:`RESET_OPTIONS` with True/False values."""
+    if options is None:
+        return {}
+    if not isinstance(options, Mapping):
+        raise ValueError(f"options: must be a dict or None, got {type(options).__name__}")
+    unknown = set(options) - set(RESET_OPTIONS)
+    if unknown:
+        raise ValueError(f"unknown reset option(s) {sorted(map(str, unknown))}; supported: {list(RESET_OPTIONS)}")
+    return {name: check_bool(f"reset option {name!r}", value) for name, value in options.items()}
 
 
 class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
@@ -81,7 +126,10 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
 
     ## Action Space
 
-    `Discrete(2)`: `1` keeps the current image, `0` removes it (§3.1.2).
+    `Discrete(2)`: `1` keeps the current image, `0` removes it (§3.1.2). `step` takes exactly what
+    `Discrete(2).contains` accepts: a Python int (or bool), or a numpy integer scalar or 0-d integer array (what
+    SB3's vector envs hand in). Anything else — `2`, a float such as `0.9` or `1.0`, the string `"1"`, an
+    array of shape `(1,)` — raises `ValueError`; an action is never rounded or truncated.
 
     ## Observation Space
 
@@ -212,7 +260,10 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
     | `progress` | `False` | tqdm progress bars during pre-training |
     | `persistent_classifier` | `True` | `False` restores the pre-trained classifier at every reset (see Description) |
 
-    A wrong value raises `ValueError` naming the argument and the valid choices.
+    Every argument is checked by the constructor, before the dataset is read: a wrong value or type
+    (`episode_size=2.5` or `"10"`, `n_folds=2.9`, `device="tpu"`, `classifier_config=[...]`) raises `ValueError`
+    naming the argument (and the valid choices); nothing is coerced. `reset(options=...)` takes `None` or a dict
+    of `reset_classifier` / `freeze_classifier` with `True`/`False` values.
 
     ## Edge cases
 
@@ -224,7 +275,7 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
     | `episode_size` larger than the dataset | the whole training set, with a warning at construction |
     | `step()` before `reset()` | raises `gymnasium.error.ResetNeeded` (what `gym.make`'s order-enforcing wrapper raises too) |
     | `step()` after the pass ended | warns and returns the last observation, reward 0, `terminated=True`, empty info |
-    | an action other than 0 or 1 | `ValueError` |
+    | an action `Discrete(2).contains` refuses (`2`, `0.9`, `1.0`, `"1"`, `np.array([1])`) | `ValueError` |
 
     ## Seeding and determinism
 
@@ -290,29 +341,27 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}")
         self.render_mode = render_mode
-        if int(n_folds) < 2:
-            raise ValueError(f"n_folds must be >= 2, got {n_folds}")
-        self.n_folds = int(n_folds)
-        if isinstance(classifier_config, dict):
-            classifier_config = ClassifierConfig.from_dict(classifier_config)
-        self.classifier_config = classifier_config or ClassifierConfig()
-        self.classifier_seed = int(classifier_seed)
-        self.device = device
-        self.cache_dir = cache_dir
-        self.progress = bool(progress)
-        self.persistent_classifier = bool(persistent_classifier)
+        # Every argument is checked here, before the dataset is read: never coerced (2.5 is not 2), never
+        # left to fail at the first reset.
+        self.n_folds = check_int_at_least("n_folds", n_folds, 2)
+        self.classifier_config = _classifier_config(classifier_config)
+        self.classifier_seed = check_int_at_least("classifier_seed", classifier_seed, 0)
+        self.device = check_device("device", device)
+        self.cache_dir = _optional_path("cache_dir", cache_dir)
+        self.progress = check_bool("progress", progress)
+        self.persistent_classifier = check_bool("persistent_classifier", persistent_classifier)
+        if episode_size is not None:
+            episode_size = check_positive_int("episode_size", episode_size)
+        _check_dataset_argument(dataset, synthetic_kwargs)
 
         self.dataset = resolve_dataset(dataset, synthetic_kwargs, cache_dir)
         n_train = len(self.dataset.y_train)
-        if episode_size is not None:
-            if int(episode_size) < 1:
-                raise ValueError(f"episode_size must be a positive integer or None, got {episode_size}")
-            if int(episode_size) > n_train:
-                logger.warn(
-                    f"episode_size={episode_size} exceeds the {n_train} training images; "
-                    "each episode is the whole training set"
-                )
-        self.episode_size = n_train if episode_size is None else min(int(episode_size), n_train)
+        if episode_size is not None and episode_size > n_train:
+            logger.warn(
+                f"episode_size={episode_size} exceeds the {n_train} training images; each episode is the whole "
+                "training set"
+            )
+        self.episode_size = n_train if episode_size is None else min(episode_size, n_train)
 
         self.num_classes = self.dataset.num_classes
         self.feature_dim = int(self.classifier_config.feature_dim)
@@ -341,6 +390,34 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
             low.append(np.zeros(2 * k + 1, np.float32))
             high.append(np.ones(2 * k + 1, np.float32))
         return spaces.Box(np.concatenate(low), np.concatenate(high), dtype=np.float32)
+
+    def _check_state_matches(self, state: dict[str, Any]) -> None:
+        """``ValueError`` unless ``state`` (a :meth:`get_state` dict) fits this env's observation mode, feature
+        size and number of classes; :meth:`set_state` calls it before restoring anything. A state that holds
+        no ``"observation"`` entry is judged by its episode's label block."""
+        episode = state.get("episode")
+        mode = state.get("observation")
+        if mode is None and isinstance(episode, dict):
+            mode = "paper" if episode.get("episode_label_block") is None else "label_aware"
+        if mode is not None and mode != self.observation_mode:
+            raise ValueError(
+                f"env state was saved under observation={mode!r}, but this env has observation="
+                f"{self.observation_mode!r}; build the env with the same arguments as the one that saved it"
+            )
+        k, n_train = self.num_classes, len(self.dataset.y_train)
+        expected = [(state, "probs_train", (n_train, k))]
+        if isinstance(episode, dict):
+            n = len(episode.get("order", ()))
+            expected.append((episode, "episode_features", (n, self.feature_dim)))
+            if self.observation_mode == "label_aware":
+                expected.append((episode, "episode_label_block", (n, 2 * k + 1)))
+        for holder, key, shape in expected:
+            value = holder.get(key)
+            if value is not None and tuple(np.shape(value)) != shape:
+                raise ValueError(
+                    f"env state does not fit this env: its {key} has shape {tuple(np.shape(value))}, this env "
+                    f"expects {shape} (feature_dim {self.feature_dim}, {self.num_classes} classes)"
+                )
 
     # ------------------------------------------------------------------ classifier plumbing
     def _ensure_classifier(self) -> None:
@@ -483,10 +560,7 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
         super().reset(seed=seed)
-        options = options or {}
-        unknown = set(options) - set(RESET_OPTIONS)
-        if unknown:
-            raise ValueError(f"unknown reset option(s) {sorted(unknown)}; supported: {list(RESET_OPTIONS)}")
+        options = _reset_options(options)
         self._ensure_classifier()
         assert self.classifier is not None
         if options.get("reset_classifier") or (not self.persistent_classifier and self.episode_count > 0):
@@ -526,12 +600,14 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
         if self._done:
             logger.warn("step() called after the pass ended (terminated=True); call reset() to start a new episode.")
             return self._observe(len(self._order) - 1), 0.0, True, False, {}
-        try:
-            a = int(action)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"action must be 0 (remove) or 1 (keep), got {action!r}") from exc
-        if a != 0 and a != 1:
-            raise ValueError(f"action must be 0 (remove) or 1 (keep), got {action!r}")
+        # Exactly what Discrete(2).contains accepts: never int(action), which would read 0.9 as 0 and "1" as 1.
+        if not self.action_space.contains(action):
+            raise ValueError(
+                f"action must be 0 (remove) or 1 (keep), got {action!r} ({type(action).__name__}); accepted are "
+                "what Discrete(2).contains accepts: a Python int or bool, or a numpy integer scalar or 0-d integer "
+                "array that casts safely to int64 (floats, strings and arrays with a shape are refused)"
+            )
+        a = int(action)
 
         t = self._t
         if a == 1:
@@ -661,6 +737,7 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
         return {
             "format": _STATE_FORMAT,
             "dataset_fingerprint": self.dataset.fingerprint(),
+            "observation": self.observation_mode,
             "classifier": self.classifier.state_dict(),
             "pretrained_classifier": self._pretrained_state,
             "probs_train": self._probs_train.copy(),
@@ -673,10 +750,19 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
 
     def set_state(self, state: dict[str, Any]) -> None:
         """Restore what :meth:`get_state` returned (on an env built with the same arguments)."""
-        if state.get("format") != _STATE_FORMAT:
-            raise ValueError(f"unsupported env state format {state.get('format')!r} (expected {_STATE_FORMAT})")
-        if state["dataset_fingerprint"] != self.dataset.fingerprint():
+        if not isinstance(state, dict):
+            raise ValueError(f"an env state is a dict, got {type(state).__name__}")
+        fmt = state.get("format")
+        if fmt != _STATE_FORMAT:
+            older = isinstance(fmt, int) and not isinstance(fmt, bool) and fmt < _STATE_FORMAT
+            raise ValueError(
+                f"unsupported env state format {fmt!r}"
+                + (" (written by an older version of fer-select)" if older else "")
+                + f"; this version reads format {_STATE_FORMAT}"
+            )
+        if state.get("dataset_fingerprint") != self.dataset.fingerprint():
             raise ValueError("env state was saved on a different dataset (fingerprints differ)")
+        self._check_state_matches(state)
         self._ensure_classifier()
         assert self.classifier is not None
         self.classifier.load_state_dict(state["classifier"])
@@ -709,14 +795,27 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
             self._episode_label_block = ep["episode_label_block"].copy()
 
     def save_state(self, path: str | os.PathLike) -> None:
-        """Write :meth:`get_state` to ``path`` atomically (an interrupted save never leaves a broken file)."""
-        buffer = io.BytesIO()
-        torch.save(self.get_state(), buffer)
-        atomic_write_bytes(Path(path), buffer.getvalue())
+        """Write :meth:`get_state` to ``path`` atomically (an interrupted save never leaves a broken file).
+
+        The file holds tensors and plain data only (arrays are stored as tensors), so that
+        :meth:`load_state` can read it with ``torch.load(weights_only=True)``.
+        """
+        atomic_write_bytes(Path(path), tensor_file_bytes(self.get_state()))
 
     def load_state(self, path: str | os.PathLike) -> None:
-        """Restore a state written by :meth:`save_state`."""
+        """Restore a state written by :meth:`save_state`.
+
+        The file is read with ``torch.load(weights_only=True)``: a file naming other Python objects is refused
+        and nothing of it runs. Every problem (unreadable, damaged, refused, another env's or an older
+        version's state) is a ValueError naming the file.
+        """
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"env state file not found: {path}")
-        self.set_state(torch.load(path, map_location="cpu", weights_only=False))
+        state = load_tensor_file(path)
+        try:
+            self.set_state(state)
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
+        except (KeyError, TypeError, AttributeError, IndexError, RuntimeError) as exc:
+            raise ValueError(f"{path}: not a state of this env ({type(exc).__name__}: {exc})") from None
