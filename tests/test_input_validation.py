@@ -21,7 +21,7 @@ from fer_select_env.core.cache import atomic_write_bytes
 from fer_select_env.data import LoaderWarning, load_fer2013, load_image_folder
 from fer_select_env.data.dataset import max_inferred_classes
 from fer_select_env.data.loaders import fer2013 as fer2013_module
-from fer_select_env.data.npz import MAX_NPZ_BYTES_ENV, read_npz
+from fer_select_env.data.npz import MAX_NPZ_BYTES_ENV, MAX_NPZ_EXPANSION_ENV, read_npz
 from fer_select_env.envs.select.env import FERSelectEnv
 from fer_select_env.models import ClassifierConfig
 from fer_select_env.testing import TINY_CLASSIFIER, make_blob_dataset, write_fer2013_copy
@@ -295,6 +295,17 @@ def test_the_npz_size_limit_is_checked_before_decoding_and_can_be_raised(tmp_pat
     monkeypatch.setenv(MAX_NPZ_BYTES_ENV, "lots")
     with pytest.raises(ValueError, match=rf"{MAX_NPZ_BYTES_ENV}: must be a positive integer, got 'lots'"):
         FERDataset.from_npz(path)
+
+
+def test_a_decompression_bomb_is_refused_before_decoding_within_the_size_limit(tmp_path, monkeypatch):
+    path = tmp_path / "bomb.npz"
+    _zeros_npz(path, 1_100_000)  # 67 MiB of zero images in well under 1 MB: over a thousand times
+    assert path.stat().st_size < 2**20
+    with pytest.raises(ValueError, match=rf"key 'x_train' would expand .* times; .*{MAX_NPZ_EXPANSION_ENV}"):
+        FERDataset.from_npz(path)
+    assert read_npz(path, ["y_train"])["y_train"].shape == (1_100_000,)  # small members are never refused
+    monkeypatch.setenv(MAX_NPZ_EXPANSION_ENV, str(10**6))
+    assert read_npz(path, ["x_train"])["x_train"].shape == (1_100_000, 8, 8)
 
 
 def _png_header(width: int, height: int) -> bytes:

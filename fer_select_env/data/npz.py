@@ -9,7 +9,10 @@ problem is a ``ValueError`` naming the file and the key, and the arrays to load 
 * object (pickled) dtypes and sub-array dtypes are refused, and so is a header whose shape and dtype do not
   account for exactly the bytes the zip entry holds;
 * the declared sizes of the arrays to load must add up to at most :data:`MAX_NPZ_BYTES` (2 GiB), which the
-  ``max_bytes=`` argument or the ``FER_SELECT_MAX_NPZ_BYTES`` environment variable raises.
+  ``max_bytes=`` argument or the ``FER_SELECT_MAX_NPZ_BYTES`` environment variable raises;
+* a member over :data:`EXPANSION_FLOOR_BYTES` (64 MiB) decoded may expand at most :data:`MAX_NPZ_EXPANSION`
+  (200) times its compressed size, raised by ``FER_SELECT_MAX_NPZ_EXPANSION``: face images compress 1.5-5
+  times, while a decompression bomb (0.6 MB of zeros declaring 0.9 GB) expands over a thousand times.
 """
 
 from __future__ import annotations
@@ -31,6 +34,15 @@ MAX_NPZ_BYTES: int = 2 * 2**30
 
 MAX_NPZ_BYTES_ENV = "FER_SELECT_MAX_NPZ_BYTES"
 """Environment variable that replaces :data:`MAX_NPZ_BYTES` (a number of bytes, e.g. ``8000000000``)."""
+
+MAX_NPZ_EXPANSION: int = 200
+"""Default bound on decoded / compressed size of one member larger than :data:`EXPANSION_FLOOR_BYTES`."""
+
+MAX_NPZ_EXPANSION_ENV = "FER_SELECT_MAX_NPZ_EXPANSION"
+"""Environment variable that replaces :data:`MAX_NPZ_EXPANSION` (a positive integer ratio)."""
+
+EXPANSION_FLOOR_BYTES: int = 64 * 2**20
+"""Members that decode to at most this many bytes are never refused for their compression ratio."""
 
 _NPY_MAGIC = b"\x93NUMPY"
 # What a damaged archive or member raises from zipfile, zlib and numpy's header parser.
@@ -190,6 +202,19 @@ def _read_data(zf: zipfile.ZipFile, info: zipfile.ZipInfo, member: NpzMember) ->
     return flat.reshape(member.shape)
 
 
+def _check_expansion(path: Path, members: list[tuple[zipfile.ZipInfo, NpzMember]]) -> None:
+    """Refuse a large member that expands far more than images do: a decompression bomb, checked before decoding."""
+    ratio = env_limit(MAX_NPZ_EXPANSION_ENV, MAX_NPZ_EXPANSION)
+    for info, member in members:
+        if member.nbytes > EXPANSION_FLOOR_BYTES and member.nbytes > ratio * max(1, info.compress_size):
+            raise ValueError(
+                f"{path}: key {member.key!r} would expand from {_size(info.compress_size)} to "
+                f"{_size(member.nbytes)} ({member.nbytes / max(1, info.compress_size):.0f} times; the limit is "
+                f"{ratio} for members over {_size(EXPANSION_FLOOR_BYTES)}); if the file is trusted, raise the "
+                f"limit with the {MAX_NPZ_EXPANSION_ENV} environment variable"
+            )
+
+
 def npz_members(path: str | os.PathLike) -> dict[str, NpzMember]:
     """The members of an ``.npz`` file, by key, from their checked headers; no array data is decoded.
 
@@ -227,6 +252,7 @@ def read_npz(
                 f"{_size(limit)}; if the file is trusted, raise the limit with max_bytes= or the "
                 f"{MAX_NPZ_BYTES_ENV} environment variable (in bytes)"
             )
+        _check_expansion(path, [members[k] for k in wanted])
         arrays: dict[str, np.ndarray] = {}
         for key in wanted:
             info, member = members[key]
@@ -237,4 +263,14 @@ def read_npz(
     return arrays
 
 
-__all__ = ["MAX_NPZ_BYTES", "MAX_NPZ_BYTES_ENV", "NpzMember", "npz_byte_limit", "npz_members", "read_npz"]
+__all__ = [
+    "EXPANSION_FLOOR_BYTES",
+    "MAX_NPZ_BYTES",
+    "MAX_NPZ_BYTES_ENV",
+    "MAX_NPZ_EXPANSION",
+    "MAX_NPZ_EXPANSION_ENV",
+    "NpzMember",
+    "npz_byte_limit",
+    "npz_members",
+    "read_npz",
+]

@@ -16,6 +16,7 @@ import numpy as np
 from fer_select_env.core.cache import CacheWarning, cache_key, cache_subdir
 from fer_select_env.core.version import __version__
 from fer_select_env.data.dataset import FERDataset
+from fer_select_env.data.npz import read_npz
 
 DEFAULT_SCENARIO = "label_symmetric"
 CACHE_META = "__cache_meta__"
@@ -50,10 +51,9 @@ def synthetic_inputs(scenario: str, kwargs: dict[str, Any]) -> dict[str, Any]:
 
 def _read_cache_meta(path: Path) -> dict[str, Any] | None:
     """The :data:`CACHE_META` record of a cached npz, or None if it has none or it is not a JSON object."""
-    with np.load(path, allow_pickle=False) as archive:
-        if CACHE_META not in archive.files:
-            return None
-        raw = archive[CACHE_META]
+    raw = read_npz(path, [CACHE_META]).get(CACHE_META)  # the package's one npz reader, with its checks
+    if raw is None:
+        return None
     if raw.dtype.kind != "U" or raw.shape != ():
         return None
     try:
