@@ -33,7 +33,7 @@ from agents.experiment.settings import BenchmarkSettings
 from fer_select_env.core.seeding import thread_limit
 from fer_select_env.data.dataset import FERDataset
 from fer_select_env.data.resolve import load_or_make_synthetic
-from fer_select_env.models.classifier import LR_SCHEDULES
+from fer_select_env.models.classifier import LR_SCHEDULES, MONITORS
 
 
 def main() -> None:
@@ -57,6 +57,7 @@ def main() -> None:
         default=BenchmarkSettings().final_min_steps,
         help="the final training's minimum gradient steps, 0 for none (default: the protocol's)",
     )
+    parser.add_argument("--monitor", default=BenchmarkSettings().final_monitor, choices=MONITORS)
     parser.add_argument(
         "--paired-with-oracle",
         action="store_true",
@@ -74,11 +75,12 @@ def main() -> None:
         final_max_epochs=args.epochs,
         final_ema_epochs=args.ema_epochs or None,  # 0: no weight averaging
         final_min_steps=args.min_steps or None,  # 0: the epoch-based minimum only
+        final_monitor=args.monitor,
     )
     kept = Selection.from_mask(np.ones(len(dataset.y_train), dtype=bool)).kept
     print(
         f"{dataset}; keep_all; {args.draws} final trainings at {args.threads} thread(s), {args.schedule} lr, "
-        f"ema_epochs {args.ema_epochs}, min_steps {args.min_steps}"
+        f"ema_epochs {args.ema_epochs}, min_steps {args.min_steps}, monitor {args.monitor}"
     )
     oracle_kept = None
     if args.paired_with_oracle:

@@ -550,3 +550,33 @@ def test_weight_average_horizon_is_checked(bad: float, data: dict) -> None:
     clf = EmotionClassifier(K, (HW, HW), TINY, seed=0)
     with pytest.raises(ValueError, match="ema_epochs"):
         clf.fit(data["x"][:8], data["y"][:8], data["xv"][:4], data["yv"][:4], seed=0, ema_epochs=bad)
+
+
+# ---------------------------------------------------------------------- what the kept epoch goes by
+def test_monitor_picks_the_epoch_by_validation_accuracy_or_loss_on_one_trajectory(data: dict) -> None:
+    """The same seed trains the same trajectory; only the kept epoch differs between the two monitors."""
+    x, y, xv, yv = data["x"][:96], data["y"][:96], data["xv"], data["yv"]
+    cfg = replace(TINY, patience=50)  # no early stopping: both runs see every epoch
+    reports = {}
+    for monitor in ("val_loss", "val_accuracy"):
+        clf = EmotionClassifier(K, (HW, HW), cfg, seed=0)
+        reports[monitor] = clf.fit(x, y, xv, yv, seed=3, max_epochs=8, monitor=monitor)
+        kept_loss = float(
+            torch.nn.functional.cross_entropy(torch.log(torch.tensor(clf.predict_proba(xv))), torch.tensor(yv))
+        )
+        assert math.isclose(kept_loss, reports[monitor].best_val_loss, rel_tol=1e-3)
+    by_loss, by_acc = reports["val_loss"], reports["val_accuracy"]
+    assert by_acc.best_val_accuracy >= by_loss.best_val_accuracy
+    assert by_loss.best_val_loss <= by_acc.best_val_loss
+    with pytest.raises(ValueError, match="monitor must be one of"):
+        EmotionClassifier(K, (HW, HW), cfg, seed=0).fit(x, y, xv, yv, seed=3, monitor="val_f1")
+
+
+def test_accuracy_monitor_breaks_ties_by_the_loss() -> None:
+    from fer_select_env.models.classifier import _better
+
+    nan = float("nan")
+    assert _better(2.0, 0.1, math.inf, nan, "val_accuracy")  # the first epoch always counts
+    assert _better(1.9, 0.5, 1.0, 0.4, "val_accuracy") and not _better(0.5, 0.3, 1.0, 0.4, "val_accuracy")
+    assert _better(0.9, 0.4, 1.0, 0.4, "val_accuracy") and not _better(1.1, 0.4, 1.0, 0.4, "val_accuracy")
+    assert _better(0.5, 0.3, 1.0, 0.4, "val_loss") and not _better(1.9, 0.5, 1.0, 0.4, "val_loss")

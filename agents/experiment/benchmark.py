@@ -136,6 +136,7 @@ def final_training(
         progress=progress,
         lr_schedule=settings.final_lr_schedule,
         ema_epochs=settings.final_ema_epochs,
+        monitor=settings.final_monitor,
     )
     pred = clf.predict(dataset.x_test)
     summary = classification_summary(dataset.y_test, pred, dataset.num_classes, dataset.class_labels)

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from fer_select_env.models import ClassifierConfig
-from fer_select_env.models.classifier import LR_SCHEDULES
+from fer_select_env.models.classifier import LR_SCHEDULES, MONITORS
 
 FINAL_VAL_LABELS: tuple[str, ...] = ("dataset", "ferplus")
 """What the final training may early-stop on (:attr:`BenchmarkSettings.final_val_labels`)."""
@@ -82,6 +82,11 @@ class BenchmarkSettings:
         :meth:`~fer_select_env.models.EmotionClassifier.fit`); ``None``: the weights themselves. The default 1
         cut the seed-to-seed spread of keep_all on the synthetic default from 2.46 to 1.38 macro-F1 points and
         raised its mean by 4 (``benchmarks/bench_final_repeats.py``; docs/results.md)
+    :param final_monitor: what the final training early-stops on and keeps its best epoch by:
+        ``"val_accuracy"`` (default; the loss breaks ties) or ``"val_loss"``. On a few hundred noisy labels the
+        validation loss kept the near-uniform first epoch (chance-level macro-F1) of a run whose later epochs
+        were far more accurate but over-confident (``monitor`` of
+        :meth:`~fer_select_env.models.EmotionClassifier.fit`)
     """
 
     rl: RLSettings = field(default_factory=RLSettings)
@@ -96,6 +101,7 @@ class BenchmarkSettings:
     final_min_steps: int | None = 640
     final_val_labels: str = "dataset"
     final_ema_epochs: float | None = 1.0
+    final_monitor: str = "val_accuracy"
 
     def __post_init__(self) -> None:
         for name in ("threads", "final_repeats"):
@@ -112,6 +118,8 @@ class BenchmarkSettings:
             raise ValueError(f"final_lr_schedule must be one of {LR_SCHEDULES}, got {self.final_lr_schedule!r}")
         if self.final_val_labels not in FINAL_VAL_LABELS:
             raise ValueError(f"final_val_labels must be one of {FINAL_VAL_LABELS}, got {self.final_val_labels!r}")
+        if self.final_monitor not in MONITORS:
+            raise ValueError(f"final_monitor must be one of {MONITORS}, got {self.final_monitor!r}")
         if self.final_ema_epochs is not None and (
             isinstance(self.final_ema_epochs, bool)
             or not isinstance(self.final_ema_epochs, (int, float))
@@ -133,4 +141,5 @@ class BenchmarkSettings:
             "final_min_steps": self.final_min_steps,
             "final_val_labels": self.final_val_labels,
             "final_ema_epochs": self.final_ema_epochs,
+            "final_monitor": self.final_monitor,
         }

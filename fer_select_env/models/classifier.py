@@ -39,6 +39,9 @@ from fer_select_env.models.cnn import ClassifierConfig, EmotionCNN
 LR_SCHEDULES: tuple[str, ...] = ("constant", "cosine")
 """Learning-rate schedules of :meth:`EmotionClassifier.fit`."""
 
+MONITORS: tuple[str, ...] = ("val_loss", "val_accuracy")
+"""What :meth:`EmotionClassifier.fit` early-stops on and keeps the best epoch by."""
+
 STATE_FORMAT_VERSION = 1
 
 
@@ -81,6 +84,24 @@ def _as_tensor(arr: np.ndarray) -> torch.Tensor:
 
 def _snapshot(module_state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in module_state.items()}
+
+
+@contextlib.contextmanager
+def training_grad_mode() -> Iterator[None]:
+    """Gradients on and inference mode off for the block, whatever the caller's mode.
+
+    Why: the env retrains its classifier inside ``step``, and callers step under ``torch.no_grad()`` (sb3-contrib's
+    ARS, evaluation loops) or ``torch.inference_mode()``; the classifier's training must not inherit that.
+    """
+    with torch.inference_mode(False), torch.enable_grad():
+        yield
+
+
+def _better(loss: float, acc: float, best_loss: float, best_acc: float, monitor: str) -> bool:
+    """Whether an epoch's validation (loss, accuracy) beats the best so far under ``monitor``."""
+    if monitor == "val_accuracy":
+        return math.isnan(best_acc) or acc > best_acc or (acc == best_acc and loss < best_loss)
+    return loss < best_loss
 
 
 @contextlib.contextmanager
@@ -134,10 +155,11 @@ class EmotionClassifier:
         self.device = resolve_device(device)
         self.num_threads = num_threads
         self.head_threads = head_threads
-        with rng_scope(seed, self.device):
+        # Outside inference mode: parameters made inside it would be inference tensors, untrainable later.
+        with rng_scope(seed, self.device), training_grad_mode():
             model = EmotionCNN(self.in_channels, self.num_classes, image_shape[:2], self.config)
-        # channels_last: oneDNN convolutions and max-pooling are ~1.5× faster on CPU in NHWC (measured).
-        self.model = model.to(self.device, memory_format=torch.channels_last).eval()
+            # channels_last: oneDNN convolutions and max-pooling are ~1.5× faster on CPU in NHWC (measured).
+            self.model = model.to(self.device, memory_format=torch.channels_last).eval()
 
     @classmethod
     def for_dataset(
@@ -268,6 +290,7 @@ class EmotionClassifier:
         progress: bool = False,
         lr_schedule: Literal["constant", "cosine"] = "constant",
         ema_epochs: float | None = None,
+        monitor: Literal["val_loss", "val_accuracy"] = "val_loss",
     ) -> FitReport:
         """Train the whole network with Adam on the cross-entropy of Eq. 5, early-stopping on ``(x_val, y_val)``.
 
@@ -280,7 +303,13 @@ class EmotionClassifier:
         ``ema_epochs`` validates, keeps and returns an exponential moving average of the weights (and the
         BatchNorm statistics) instead of the last ones, its horizon that many epochs of steps: an average over
         the minibatch noise, so two seeds end closer together (Polyak averaging; the benchmark's option).
+        ``monitor`` is what early stopping and the kept epoch go by: the validation loss (Keras's default, the
+        released code's), or the validation accuracy with the loss breaking ties. On a few hundred noisy labels
+        the loss of a network that learned something can stay above that of the near-uniform first epoch
+        (ln K) because it is over-confident, and the loss would keep a chance-level classifier.
         """
+        if monitor not in MONITORS:
+            raise ValueError(f"monitor must be one of {MONITORS}, got {monitor!r}")
         if ema_epochs is not None and not ema_epochs > 0:
             raise ValueError(f"ema_epochs must be a positive number or None, got {ema_epochs!r}")
         if lr_schedule not in LR_SCHEDULES:
@@ -292,7 +321,7 @@ class EmotionClassifier:
         xv = self._check_images(x_val, "x_val")
         yv = self._check_labels(y_val, len(xv), "y_val")
         cfg = self.config
-        with rng_scope(seed, self.device) as gen, self._threads():
+        with rng_scope(seed, self.device) as gen, self._threads(), training_grad_mode():
             if len(xt) > 0 and strategy == "scratch":
                 self.model.reset_parameters()
             return self._train(
@@ -316,6 +345,7 @@ class EmotionClassifier:
                 desc="fit",
                 lr_schedule=lr_schedule,
                 ema_epochs=ema_epochs,
+                monitor=monitor,
             )
 
     def fit_head(
@@ -344,7 +374,7 @@ class EmotionClassifier:
         yv = self._check_labels(y_val, len(zv), "y_val")
         cfg = self.config
         head = [self.model.dense1, self.model.dense2]
-        with rng_scope(seed, self.device) as gen, self._threads(head=True):
+        with rng_scope(seed, self.device) as gen, self._threads(head=True), training_grad_mode():
             if len(zt) > 0 and init == "random":
                 self.model.reset_head()
             return self._train(
@@ -434,6 +464,7 @@ class EmotionClassifier:
         min_epochs: int = 0,
         lr_schedule: str = "constant",
         ema_epochs: float | None = None,
+        monitor: str = "val_loss",
     ) -> FitReport:
         """Shared loop: shuffled minibatches, Adam, early stopping on validation loss, best weights restored."""
         t0 = time.perf_counter()
@@ -477,7 +508,9 @@ class EmotionClassifier:
                 with candidate:
                     val_loss, val_acc = self._evaluate(forward, xv_dev, yv) if has_val else (nan, nan)
                     # Without validation there is nothing to select by: the average (if any) of the last epoch.
-                    improved = val_loss < best_loss if has_val else averaged is not None
+                    improved = (
+                        _better(val_loss, val_acc, best_loss, best_acc, monitor) if has_val else averaged is not None
+                    )
                     if improved:
                         best_loss, best_acc, best_epoch, stale = val_loss, val_acc, epoch, 0
                         best_state = get_state()
@@ -565,8 +598,9 @@ class EmotionClassifier:
         return clf
 
     def clone(self) -> EmotionClassifier:
-        """An independent deep copy (same weights, config and device)."""
-        return copy.deepcopy(self)
+        """An independent deep copy (same weights, config and device), trainable whatever the caller's mode."""
+        with training_grad_mode():
+            return copy.deepcopy(self)
 
     def __repr__(self) -> str:
         return (

@@ -30,6 +30,7 @@ from agents.experiment.registry import agent_names, check_agent_names
 from agents.experiment.settings import FINAL_VAL_LABELS, BenchmarkSettings, RLSettings
 from agents.experiment.suite_runner import format_suite_tables, run_suite
 from agents.experiment.suites import get_suite, suite_ids
+from fer_select_env.models.classifier import MONITORS
 
 BENCHMARK_DESCRIPTION = "Benchmark selectors on one dataset: learn a selection, train the final classifier on it, test."
 
@@ -92,6 +93,13 @@ def add_benchmark_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="H",
         help="the final training validates and keeps a moving average of its weights over about H epochs "
         f"(default {defaults.final_ema_epochs}); 0: the weights themselves",
+    )
+    parser.add_argument(
+        "--final-monitor",
+        default=defaults.final_monitor,
+        choices=MONITORS,
+        help="what the final training early-stops on and keeps its best epoch by "
+        f"(default {defaults.final_monitor}; the loss breaks ties)",
     )
     parser.add_argument(
         "--final-val-labels",
@@ -188,6 +196,7 @@ def run_benchmark_command(args: argparse.Namespace, prog: str) -> int:
         final_val_labels=args.final_val_labels,
         final_min_steps=args.final_min_steps or None,
         final_ema_epochs=args.final_ema_epochs or None,
+        final_monitor=args.final_monitor,
     )
     started = time.perf_counter()
 
