@@ -5,7 +5,8 @@ experiment layer that runs them by name.
 * ``agents.reinforce``: REINFORCE with the paper's selector policy;
 * ``agents.baselines``: the non-RL selectors (``feng`` and the label-noise filters);
 * ``agents.experiment``: the agent registry, the benchmark engine, checkpoints, the saved-selector format
-  and the ``fer-select`` command. Only this layer imports the others' names together.
+  and the ``fer-select`` command. Only this layer imports the others' names together;
+* :func:`agents.clean`: arrays in, keep mask out (``fer-select clean`` as a function).
 
 The package is importable as ``agents``, a generic top-level name: if another installed distribution also
 provides a top-level ``agents`` module, whichever comes first on ``sys.path`` wins. Import from a checkout or
@@ -28,14 +29,17 @@ from agents.baselines import (
 )
 from agents.common.selection import Selection
 from agents.experiment import registry as _registry  # noqa: F401  (registers the agents: fills BASELINES)
+from agents.experiment.clean_arrays import CleanResult, clean
 from agents.reinforce import REINFORCE, SelectorPolicy
 
 __all__ = [
     "BASELINES",
     "REINFORCE",
+    "CleanResult",
     "FengSelector",
     "Selection",
     "SelectorPolicy",
+    "clean",
     "cleanlab",
     "feng",
     "keep_all",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -226,3 +227,24 @@ def test_kept_fraction_by_class_counts_given_labels():
     by_class = kept_fraction_by_class(kept, ds)
     assert list(by_class) == list(ds.class_labels)
     assert by_class == {ds.class_labels[0]: 1.0, ds.class_labels[1]: 0.0, ds.class_labels[2]: 1.0}
+
+
+def test_the_table_warns_when_the_pretrained_classifier_is_near_chance(tmp_path):
+    """A 3-epoch classifier on 40 blobs stays near chance: the run records it and the table says so."""
+    from agents.experiment.benchmark import run_benchmark
+
+    ds = make_blob_dataset(n_train=40, n_val=21, n_test=21, noise_rate=0.25)
+    settings = BenchmarkSettings(
+        rl=RLSettings(episodes=1, pretrain_episodes=0),
+        classifier_config=ClassifierConfig.from_dict({**TINY, "max_epochs": 1}),
+        final_max_epochs=1,
+        final_min_steps=None,
+        cache_dir=tmp_path / "cache",
+    )
+    results = run_benchmark(ds, ["predicted_neq_given"], [0], settings)
+    (check,) = results["meta"]["classifier_check"]
+    assert check["seed"] == 0 and check["near_chance"], check
+    assert "**Warning**" in format_table(results) and "near chance" in format_table(results)
+    # keep_all trains no classifier of its own, so nothing is checked (and nothing is pre-trained for it)
+    alone = run_benchmark(ds, ["keep_all"], [0], dataclasses.replace(settings, cache_dir=tmp_path / "other"))
+    assert alone["meta"]["classifier_check"] == [] and "**Warning**" not in format_table(alone)

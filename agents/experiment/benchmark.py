@@ -20,7 +20,15 @@ import numpy as np
 
 from agents.common.selection import Selection
 from agents.experiment.registry import agent_names, check_agent_names, get_agent
-from agents.experiment.report import jsonable, library_versions, reference_report, write_json
+from agents.experiment.report import (
+    CLASSIFIER_CHECK_KEY,
+    classifier_checks,
+    jsonable,
+    library_versions,
+    near_chance_note,
+    reference_report,
+    write_json,
+)
 from agents.experiment.settings import BenchmarkSettings, RLSettings
 from fer_select_env.core.metrics import classification_summary
 from fer_select_env.core.seeding import derive_seed, thread_limit
@@ -218,7 +226,9 @@ def run_one(
     started = time.perf_counter()
     selection = select(name, dataset, seed, settings)
     if plots_dir is not None:
-        write_run_plots(Path(plots_dir), f"{name}_seed{seed}", dataset, selection)
+        from fer_select_env.envs.select.plots import run_title
+
+        write_run_plots(Path(plots_dir), f"{name}_seed{seed}", dataset, selection, run_title(name, seed))
     selected_seconds = time.perf_counter() - started
     test = repeated_final_training(dataset, selection, seed, settings)
     run: dict[str, Any] = {
@@ -245,21 +255,31 @@ def run_one(
     return run
 
 
-def write_run_plots(plots_dir: Path, stem: str, dataset: FERDataset, selection: Selection) -> list[Path]:
+def write_run_plots(
+    plots_dir: Path, stem: str, dataset: FERDataset, selection: Selection, run_label: str | None = None
+) -> list[Path]:
     """The pictures of one selection: rewards and selection progress per episode (RL agents), the per-image
-    reward distribution, and the gallery of the most-removed and most-kept images (Fig. 5/7, 8/9)."""
+    reward distribution, and the gallery of the most-removed and most-kept images (Fig. 5/7, 8/9).
+    ``run_label`` (e.g. ``"reinforce, seed 0"``) leads each picture's title."""
     from fer_select_env.envs.select import plots
 
     written = []
     history = [h for h in selection.history if not h.get("pretrain")]
     if any("episode_reward" in h for h in history):
-        written.append(plots.plot_episode_rewards(history, plots_dir / f"{stem}_episode_rewards.png"))
+        written.append(
+            plots.plot_episode_rewards(history, plots_dir / f"{stem}_episode_rewards.png", run_label=run_label)
+        )
     if any("kept_fraction" in h for h in history):
-        written.append(plots.plot_selection_progress(history, plots_dir / f"{stem}_selection_progress.png"))
+        written.append(
+            plots.plot_selection_progress(history, plots_dir / f"{stem}_selection_progress.png", run_label=run_label)
+        )
     if selection.sample_rewards is not None:
         written.append(
             plots.plot_sample_reward_distribution(
-                selection.sample_rewards, plots_dir / f"{stem}_sample_rewards.png", dataset.noise_train
+                selection.sample_rewards,
+                plots_dir / f"{stem}_sample_rewards.png",
+                dataset.noise_train,
+                run_label=run_label,
             )
         )
     written.append(
@@ -270,6 +290,7 @@ def write_run_plots(plots_dir: Path, stem: str, dataset: FERDataset, selection: 
             dataset.class_labels,
             plots_dir / f"{stem}_gallery.png",
             noise_kind=dataset.noise_train,
+            run_label=run_label,
         )
     )
     return written
@@ -372,6 +393,19 @@ def run_benchmark(
                     write_results(results, out)
                 if on_run is not None:
                     on_run(name, run)
+        # Is the classifier every agent starts from any better than chance? (Only what the run cached: an
+        # agent-free check must not pre-train a classifier nobody used.)
+        results["meta"][CLASSIFIER_CHECK_KEY] = classifier_checks(
+            dataset,
+            settings.classifier_config,
+            seeds,
+            device=settings.device,
+            cache_dir=settings.cache_dir,
+            threads=settings.threads,
+            only_cached=True,
+        )
+    if out is not None:
+        write_results(results, out)
     if plots_dir is not None:
         write_summary_plots(results, plots_dir)
     return results
@@ -473,6 +507,9 @@ def format_table(results: dict[str, Any]) -> str:
                 )
         lines += ["", *_align(rows5)]
     lines += ["", format_noise_floor(results)]
+    note = near_chance_note(results)
+    if note is not None:
+        lines += ["", note]
     return "\n".join(lines)
 
 

@@ -4,10 +4,11 @@ versions, and the files it is written to (JSON, the selection CSV). ``results.js
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import platform
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +17,15 @@ import numpy as np
 from agents.common.selection import Selection
 from fer_select_env import __version__
 from fer_select_env.core.cache import atomic_write_bytes
+from fer_select_env.core.seeding import thread_limit
 from fer_select_env.data.dataset import NOISE_CLEAN, FERDataset
 from fer_select_env.data.ferplus import dataset_reference_report
 from fer_select_env.envs.select.metrics import keep_probability_by_noise_kind, removal_scores
+from fer_select_env.models import ClassifierConfig
+from fer_select_env.models.chance import ChanceCheck, pretrained_classifier_check
+
+CLASSIFIER_CHECK_KEY = "classifier_check"
+"""The ``results.json`` meta key of :func:`classifier_checks`: one :class:`ChanceCheck` dict per seed."""
 
 
 def reference_report(selection: Selection, dataset: FERDataset) -> dict[str, Any]:
@@ -53,6 +60,49 @@ def summary_line(selection: Selection, report: Mapping[str, Any]) -> str:
             f"{ref['kept_disagree_rate']:.1%} of the kept, {ref['base_disagree_rate']:.1%} of all"
         )
     return line
+
+
+def classifier_checks(
+    dataset: FERDataset,
+    config: ClassifierConfig,
+    seeds: Sequence[int],
+    *,
+    device: str = "cpu",
+    cache_dir: str | os.PathLike | None = None,
+    threads: int | None = None,
+    only_cached: bool = False,
+) -> list[dict[str, Any]]:
+    """The pre-trained classifier of every seed against chance (``{"seed", **ChanceCheck.to_dict()}``), for
+    ``results.json``'s meta under :data:`CLASSIFIER_CHECK_KEY`. It is the classifier the env and the filters
+    of that seed start from (same cache entry). ``threads``: the benchmark's thread count, under which a
+    pre-training made here must run so that the agents load the classifier they would have trained;
+    ``only_cached``: skip the seeds whose classifier is not in the cache (trains nothing)."""
+    checks = []
+    with thread_limit(threads):
+        for seed in seeds:
+            check = pretrained_classifier_check(
+                dataset, config, seed=int(seed), device=device, cache_dir=cache_dir, only_cached=only_cached
+            )
+            if check is not None:
+                checks.append({"seed": int(seed), **check.to_dict()})
+    return checks
+
+
+def near_chance_note(results: Mapping[str, Any]) -> str | None:
+    """A warning line for a table of ``results`` whose pre-trained classifier is near chance on some seed
+    (read from the meta's :data:`CLASSIFIER_CHECK_KEY`); ``None`` when none is, or when nothing was recorded."""
+    checks = [c for c in results.get("meta", {}).get(CLASSIFIER_CHECK_KEY) or [] if c.get("near_chance")]
+    if not checks:
+        return None
+    total = len(results["meta"][CLASSIFIER_CHECK_KEY])
+    worst = min(checks, key=lambda c: c["val_accuracy"])
+    check = ChanceCheck(**{f.name: worst[f.name] for f in dataclasses.fields(ChanceCheck)})
+    seeds = ", ".join(str(c["seed"]) for c in checks)
+    subject = f"the pre-trained classifier of seed {worst['seed']}"
+    return (
+        f"**Warning** (seed {seeds}; {len(checks)} of {total} seeds near chance): {check.message(subject)}. "
+        "Every selection in this table rests on that classifier."
+    )
 
 
 def library_versions() -> dict[str, str]:

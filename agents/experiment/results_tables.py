@@ -3,7 +3,8 @@
 ``fer-select report RESULTS.json`` prints them; no table in the docs is typed by hand. Every table gives the
 mean over seeds with a 95 % interval (Student's t over the seeds), the kept fraction, removal precision,
 recall and F1 where there is noise ground truth, and the paired difference with keep_all (same seed) with
-its 95 % interval; a suite adds the aggregate scores of :mod:`agents.experiment.scores`.
+its 95 % interval; a suite adds the aggregate scores of :mod:`agents.experiment.scores`. A table whose
+pre-trained classifier was near chance (:func:`~agents.experiment.report.near_chance_note`) ends in a warning.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 from scipy import stats
 
 from agents.experiment.benchmark import noise_floor
+from agents.experiment.report import near_chance_note
 
 
 def mean_interval(values: Sequence[float | None], confidence: float = 0.95) -> tuple[float, float, float] | None:
@@ -90,7 +92,9 @@ def benchmark_table(results: dict[str, Any]) -> str:
         )
     if n_rows is not None:
         notes.append(f"FER+ columns: against the FER+ majority labels, on the {n_rows} test rows that have one.")
-    return "\n".join(lines) + "\n\n" + " ".join(notes)
+    text = "\n".join(lines) + "\n\n" + " ".join(notes)
+    warning = near_chance_note(results)  # a paragraph of its own: the table is not to be read without it
+    return text if warning is None else f"{text}\n\n{warning}"
 
 
 def aggregate_table(scores: dict[str, Any]) -> str:

@@ -14,6 +14,7 @@ from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
 from stable_baselines3.common.utils import obs_as_tensor, update_learning_rate
 
+from agents.common.callbacks import HISTORY_KEYS
 from agents.reinforce.policies import SelectorPolicy
 
 SelfREINFORCE = TypeVar("SelfREINFORCE", bound="REINFORCE")
@@ -225,7 +226,9 @@ class REINFORCE(BaseAlgorithm):
             "train/learning_rate": float(learning_rate),
             "train/n_updates": self._n_updates,
         }
-        for key in ("kept_fraction", "val_accuracy", "val_macro_f1", "removal_f1"):
+        # The same terminal-info keys as EpisodeHistory records for any SB3 algorithm (the removal scores only
+        # where the dataset has noise ground truth); the episode reward is added by the caller.
+        for key in HISTORY_KEYS[1:]:
             if key in info:
                 stats[f"env/{key}"] = float(info[key])
         return stats

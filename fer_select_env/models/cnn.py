@@ -15,6 +15,7 @@ what keeps a CPU episode within budget.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
@@ -330,3 +331,20 @@ class EmotionCNN(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Class logits ``(B, K)`` of float images ``(B, C, H, W)``."""
         return self.head_logits(self.trunk(x))
+
+
+def as_classifier_config(value: object) -> ClassifierConfig:
+    """A ``classifier_config`` argument as a :class:`ClassifierConfig`: ``None`` (the default), a config, or a
+    dict of its fields; anything else, or a bad field, is a ``ValueError`` naming ``classifier_config``."""
+    if value is None:
+        return ClassifierConfig()
+    if isinstance(value, ClassifierConfig):
+        return value
+    if isinstance(value, Mapping):
+        try:
+            return ClassifierConfig.from_dict(dict(value))
+        except (TypeError, ValueError) as exc:  # from_dict's own ValueError, or a TypeError of a field's value
+            raise ValueError(f"classifier_config: {exc}") from None
+    raise ValueError(
+        f"classifier_config: must be a ClassifierConfig, a dict of its fields or None, got {type(value).__name__}"
+    )

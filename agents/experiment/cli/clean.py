@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -37,13 +38,22 @@ from agents.experiment.report import (
 from agents.experiment.selector_io import read_selector_meta, selector_paths, selector_selection
 from agents.experiment.settings import BenchmarkSettings, RLSettings
 from fer_select_env.data.dataset import FERDataset
+from fer_select_env.models import ClassifierConfig
+from fer_select_env.models.chance import (
+    ChanceCheck,
+    ClassifierNearChanceWarning,
+    pretrained_classifier_check,
+    warn_if_near_chance,
+)
 
 CLEAN_EPILOG = """\
 outputs in --out DIR:
   kept.csv       index,keep_probability,sample_reward,label of every kept image
   all.csv        the same columns plus kept (0/1) for every training image
   kept.npz       the dataset with its train split restricted to the kept images (FERDataset npz format)
-  summary.json   kept fraction, removal scores against noise_train when the dataset has it, history
+  summary.json   kept fraction, removal scores against noise_train when the dataset has it, history, and
+                 classifier_check: the pre-trained classifier's validation accuracy against chance (a
+                 ClassifierNearChanceWarning is printed when it is near chance)
 
 keep_probability doubles as a soft sample weight; sample_reward (R_i, Eq. 2) is empty for selectors
 without one.
@@ -109,32 +119,20 @@ def cmd_clean(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    if args.selector is not None:
-        selection, meta = selector_selection(
-            args.selector, dataset, args.seed, classifier_fields=classifier_fields(args.classifier), device=args.device
-        )
-        agent, seed = meta["agent"], int(meta["seed"]) if args.seed is None else args.seed
-        print(f"scored {name} with the trained {agent} selector {args.selector}")
-    else:
-        agent, seed = args.agent, 0 if args.seed is None else args.seed
-        if get_agent(agent).trainable:
-            print(
-                f"training {agent} on {name} ({args.pretrain_episodes} + {args.episodes} passes; "
-                f"`{PROG} train` checkpoints and can resume) ...",
-                flush=True,
-            )
-        settings = BenchmarkSettings(
-            rl=RLSettings(episodes=args.episodes, pretrain_episodes=args.pretrain_episodes, progress_bar=args.progress),
-            classifier_config=config,
-            device=args.device,
-        )
-        selection = select(agent, dataset, seed, settings)
+    with warnings.catch_warnings():
+        # The env warns at its first reset; the summary says it once, for every kind of selector.
+        warnings.simplefilter("ignore", ClassifierNearChanceWarning)
+        selection, agent, seed, config = _selection(args, dataset, name, config)
+    seconds = time.perf_counter() - started
+    check = pretrained_classifier_check(dataset, config, seed=seed, device=args.device, only_cached=True)
     write_text(out / "all.csv", selection_csv(selection, dataset, only_kept=False))
     write_text(out / "kept.csv", selection_csv(selection, dataset, only_kept=True))
     report = reference_report(selection, dataset)
-    summary = clean_summary(selection, dataset, agent, seed, name, args.selector, time.perf_counter() - started)
+    summary = clean_summary(selection, dataset, agent, seed, name, args.selector, seconds)
+    summary["classifier_check"] = None if check is None else check.to_dict()
     write_json(out / "summary.json", {**summary, **report})
     print(summary_line(selection, report))
+    _warn_near_chance(check, agent)
     npz = out / "kept.npz"
     if not selection.kept.any():
         npz.unlink(missing_ok=True)  # never leave an older run's subset next to this run's CSVs
@@ -142,6 +140,41 @@ def cmd_clean(args: argparse.Namespace) -> int:
     dataset.train_subset(selection.kept).to_npz(npz)
     print(f"wrote {out / 'kept.csv'}, {out / 'all.csv'}, {npz} and {out / 'summary.json'}")
     return 0
+
+
+def _warn_near_chance(check: ChanceCheck | None, agent: str) -> None:
+    """The summary's warning when the classifier the selection used is near chance (none used: no check)."""
+    if check is not None:
+        warn_if_near_chance(check, f"the pre-trained classifier behind {agent!r}", stacklevel=2)
+
+
+def _selection(
+    args: argparse.Namespace, dataset: FERDataset, name: str, config: ClassifierConfig
+) -> tuple[Selection, str, int, ClassifierConfig]:
+    """Run the selector ``args`` name: ``(selection, agent, seed, the classifier config it used)``."""
+    if args.selector is not None:
+        fields = classifier_fields(args.classifier)
+        selection, meta = selector_selection(
+            args.selector, dataset, args.seed, classifier_fields=fields, device=args.device
+        )
+        agent, seed = meta["agent"], int(meta["seed"]) if args.seed is None else args.seed
+        print(f"scored {name} with the trained {agent} selector {args.selector}")
+        # the config selector_selection builds the env with: the saved one, overridden by --classifier
+        used = ClassifierConfig.from_dict({**(meta.get("classifier_config") or {}), **(fields or {})})
+        return selection, agent, seed, used
+    agent, seed = args.agent, 0 if args.seed is None else args.seed
+    if get_agent(agent).trainable:
+        print(
+            f"training {agent} on {name} ({args.pretrain_episodes} + {args.episodes} passes; "
+            f"`{PROG} train` checkpoints and can resume) ...",
+            flush=True,
+        )
+    settings = BenchmarkSettings(
+        rl=RLSettings(episodes=args.episodes, pretrain_episodes=args.pretrain_episodes, progress_bar=args.progress),
+        classifier_config=config,
+        device=args.device,
+    )
+    return select(agent, dataset, seed, settings), agent, seed, config
 
 
 def clean_summary(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import time
 from collections.abc import Mapping
@@ -34,27 +35,54 @@ from fer_select_env.envs.select.rewards import (
     per_step_reward,
 )
 from fer_select_env.models import ClassifierConfig, EmotionClassifier, pretrain_classifier
+from fer_select_env.models.chance import ChanceCheck, check_near_chance, warn_if_near_chance
+from fer_select_env.models.cnn import as_classifier_config
 
 OBSERVATIONS: tuple[str, ...] = ("paper", "label_aware")
 RETRAINS: tuple[str, ...] = ("head", "finetune", "scratch")
 RESET_OPTIONS: tuple[str, ...] = ("reset_classifier", "freeze_classifier")
 _STATE_FORMAT = 2  # 2: arrays stored as tensors, read with weights_only=True (1 pickled numpy)
 
+_forked_child = False
+"""Set in a child made by ``fork`` from a process that had imported this module (and so torch)."""
 
-def _classifier_config(value: object) -> ClassifierConfig:
-    """The ``classifier_config`` argument as a :class:`ClassifierConfig` (``None``: the default)."""
-    if value is None:
-        return ClassifierConfig()
-    if isinstance(value, ClassifierConfig):
-        return value
-    if isinstance(value, Mapping):
-        try:
-            return ClassifierConfig.from_dict(dict(value))
-        except (TypeError, ValueError) as exc:  # from_dict's own ValueError, or a TypeError of a field's value
-            raise ValueError(f"classifier_config: {exc}") from None
-    raise ValueError(
-        f"classifier_config: must be a ClassifierConfig, a dict of its fields or None, got {type(value).__name__}"
-    )
+
+def _mark_forked_child() -> None:
+    global _forked_child
+    _forked_child = True
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_mark_forked_child)
+
+
+def in_worker_process() -> bool:
+    """Whether this process is a worker: started by ``multiprocessing`` (``SubprocVecEnv``, Gymnasium's
+    ``AsyncVectorEnv``, a ``Pool``; any start method) or forked from a process that had imported the env."""
+    return _forked_child or multiprocessing.parent_process() is not None
+
+
+def _worker_threads(num_threads: int | None) -> None:
+    """The env's thread rule in a worker process (see the Vector environments section of the docstring).
+
+    Why: a child forked after the parent ran torch's OpenMP thread pool hangs at its first parallel op unless
+    it drops to one thread before any torch op (measured: Gymnasium's AsyncVectorEnv on Linux's default
+    ``fork`` hung on its first reset; with ``torch.set_num_threads(1)`` first it ran). And n workers of
+    PyTorch's default thread count oversubscribe the cores (figures in the docstring's Vector environments
+    section, from ``benchmarks/bench_vec_envs.py``), which PyTorch's own DataLoader workers avoid by the same
+    ``torch.set_num_threads(1)``.
+    """
+    if _forked_child:
+        if num_threads is not None and num_threads > 1:
+            raise RuntimeError(
+                f"num_threads={num_threads}: this FERSelect env runs in a process made by fork, where torch's "
+                "thread pool inherited from the parent hangs with more than one thread. Start the workers with "
+                "spawn or forkserver instead (SubprocVecEnv(..., start_method='spawn'), "
+                "gymnasium.vector.AsyncVectorEnv(..., context='spawn')), or leave num_threads=None (one thread)"
+            )
+        torch.set_num_threads(1)  # before any torch op of this process; never restored
+    elif num_threads is None and in_worker_process():
+        torch.set_num_threads(1)
 
 
 def _optional_path(name: str, value: object) -> str | os.PathLike | None:
@@ -177,7 +205,7 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
       the one-step rule 0.808 against 0.809 on the synthetic default, [Performance](performance.md#reward-signal));
       on imbalanced real data the fixed 1/K threshold marks most images of a rare class as noise, because the
       classifier rarely gives a rare class more than chance, and a selector trained on it removes whole classes
-      (measured on FER2013 in [Results](results.md#real-data-fer2013-with-fer-as-a-noise-reference)).
+      (measured on FER2013 in [Results](results_history.md#real-data-fer2013-with-fer-as-a-noise-reference)).
     * `"uniform"`: `b = 1/K`. This is the value the released code computed (the mean over the K classes
       of one image's softmax is always 1/K). Keeping an image raises Eq. 3 exactly when the classifier gives its
       label more than chance probability — a fixed, interpretable threshold that does not depend on how much of
@@ -212,7 +240,11 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
     ## Starting State
 
     The first `reset()` pre-trains the classifier on all training images with early stopping on the validation
-    split, or loads it from the disk cache. Each `reset()` draws a new order (and subset) from the env's seed and
+    split, or loads it from the disk cache. It then judges the classifier against chance
+    (`env.unwrapped.classifier_check`) and issues a `ClassifierNearChanceWarning` (a `UserWarning`, in
+    `fer_select_env.models.chance`) when its validation accuracy is below `max(1/K, majority-class share)` plus
+    two binomial standard errors: every reward and feature would then be noise. The warning says what to do:
+    more data, a smaller classifier, more epochs. Each `reset()` draws a new order (and subset) from the env's seed and
     sets the kept mean to zero. The first step's `info` and every non-terminal step's `info` hold only
     `sample_index`, the dataset index of the image now shown.
 
@@ -259,6 +291,7 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
     | `render_mode` | `None` | `None` or `"ansi"` (a text summary of the pass); `"rgb_array"`, which SB3's `make_vec_env` asks for by default, is accepted and means `None` |
     | `progress` | `False` | tqdm progress bars during pre-training |
     | `persistent_classifier` | `True` | `False` restores the pre-trained classifier at every reset (see Description) |
+    | `num_threads` | `None` | CPU threads of the classifier's work; `None`: PyTorch's setting in the main process, one thread in a worker process (see Vector environments) |
 
     Every argument is checked by the constructor, before the dataset is read: a wrong value or type
     (`episode_size=2.5` or `"10"`, `n_folds=2.9`, `device="tpu"`, `classifier_config=[...]`) raises `ValueError`
@@ -299,9 +332,22 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
 
     ## Vector environments
 
-    `DummyVecEnv` and `SubprocVecEnv` (spawn) both work and deliver the terminal info (with
-    `terminal_observation`) on the step where the pass ends. Each `SubprocVecEnv` worker holds its own dataset
-    and classifier; pass the dataset as an npz path so that workers load it instead of receiving it by pickle.
+    `DummyVecEnv` and `SubprocVecEnv` both work and deliver the terminal info (with `terminal_observation`) on
+    the step where the pass ends. Each `SubprocVecEnv` worker holds its own dataset and classifier; pass the
+    dataset as an npz path so that workers load it instead of receiving it by pickle.
+
+    **Threads in worker processes.** In a process started by `multiprocessing` (`SubprocVecEnv`, Gymnasium's
+    `AsyncVectorEnv`, a `Pool`; any start method) or forked from one that had imported the env, the env sets
+    `torch.set_num_threads(1)` when it is built, before any torch op of that process, as PyTorch's own
+    DataLoader workers do. Two reasons, both measured: a child forked after the parent ran torch's OpenMP thread
+    pool hangs at its first parallel op unless it drops to one thread first (Gymnasium's `AsyncVectorEnv` on
+    Linux's default `fork` hung at its first reset), and `n` workers of PyTorch's default thread count
+    oversubscribe the cores (`benchmarks/bench_vec_envs.py`, two workers on an idle 2-core machine: a spawned
+    worker's first reset took 0.9 s with PyTorch's default two threads and 0.2 s with one, and with
+    `retrain="finetune"` they stepped 224 steps/s against 487; with two other busy processes on the cores, 20
+    against 443). `num_threads=N` gives the classifier N threads instead; in a forked worker N > 1 raises
+    `RuntimeError` at once rather than hang. Start workers with `spawn` or `forkserver` all the same: they
+    inherit no thread pool, no CUDA context and no lock held by another thread of the parent.
 
     ## Version History
 
@@ -328,6 +374,7 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
         render_mode: str | None = None,
         progress: bool = False,
         persistent_classifier: bool = True,
+        num_threads: int | None = None,
     ) -> None:
         self.observation_mode = check_choice("observation", observation, OBSERVATIONS)
         self.reward_mode = check_choice("reward", reward, REWARDS)
@@ -344,7 +391,7 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
         # Every argument is checked here, before the dataset is read: never coerced (2.5 is not 2), never
         # left to fail at the first reset.
         self.n_folds = check_int_at_least("n_folds", n_folds, 2)
-        self.classifier_config = _classifier_config(classifier_config)
+        self.classifier_config = as_classifier_config(classifier_config)
         self.classifier_seed = check_int_at_least("classifier_seed", classifier_seed, 0)
         self.device = check_device("device", device)
         self.cache_dir = _optional_path("cache_dir", cache_dir)
@@ -352,7 +399,9 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
         self.persistent_classifier = check_bool("persistent_classifier", persistent_classifier)
         if episode_size is not None:
             episode_size = check_positive_int("episode_size", episode_size)
+        self.num_threads = None if num_threads is None else check_positive_int("num_threads", num_threads)
         _check_dataset_argument(dataset, synthetic_kwargs)
+        _worker_threads(self.num_threads)  # before the first torch op of a worker process
 
         self.dataset = resolve_dataset(dataset, synthetic_kwargs, cache_dir)
         n_train = len(self.dataset.y_train)
@@ -371,6 +420,9 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
         # Built lazily by the first reset so that construction (done repeatedly by env checkers and
         # vector-env workers) stays cheap.
         self.classifier: EmotionClassifier | None = None
+        self.classifier_check: ChanceCheck | None = None
+        """The pre-trained classifier's validation accuracy against chance (set by the first reset; see
+        :mod:`fer_select_env.models.chance`)."""
         self._pretrained_head_state: dict[str, torch.Tensor] | None = None
         self._initial_scores: tuple[np.ndarray, dict[str, float]] | None = None
         self.retrain_seconds: float | None = None
@@ -430,9 +482,15 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
             seed=self.classifier_seed,
             cache_dir=self.cache_dir,
             progress=self.progress,
+            num_threads=self.num_threads,
         )
         self._pretrained_state = self.classifier.state_dict()
         self._init_representations()
+        self.classifier_check = check_near_chance(
+            self._val_metrics["val_accuracy"], self.dataset.y_val, self.num_classes
+        )
+        # stacklevel 3: the warning names the line that called reset
+        warn_if_near_chance(self.classifier_check, "FERSelect's pre-trained classifier", stacklevel=3)
 
     def _init_representations(self) -> None:
         """Cache conv features, compute state features and the first out-of-sample label probabilities."""
@@ -692,7 +750,8 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
             info.update(removal_scores(kept, ds.noise_train[order] != 0))
         self.episode_count += 1
         self.retrain_seconds = time.perf_counter() - started
-        self._last_summary = {k: v for k, v in info.items() if np.isscalar(v)}
+        # What render("ansi") prints: the public scalars of the terminal info, not the internal reward hand-off.
+        self._last_summary = {k: v for k, v in info.items() if np.isscalar(v) and not k.startswith("_")}
         self._last_summary["episode_reward"] = float(episode_reward)
         return info
 
@@ -706,9 +765,9 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
                 + (" | pass finished" if self._done else "")
             )
         if self._last_summary:
-            lines.append(
-                "last pass: " + ", ".join(f"{k}={v:.4g}" for k, v in self._last_summary.items() if k != "retrained")
-            )
+            # "_" keys: a state saved before they were filtered out of the summary
+            shown = {k: v for k, v in self._last_summary.items() if k != "retrained" and not k.startswith("_")}
+            lines.append("last pass: " + ", ".join(f"{k}={v:.4g}" for k, v in shown.items()))
         return "\n".join(lines)
 
     def close(self) -> None:

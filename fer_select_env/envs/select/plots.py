@@ -80,6 +80,20 @@ def _episode_axis(ax, last_episode: int) -> None:
     ax.grid(alpha=0.3)
 
 
+def run_title(agent: str, seed: int) -> str:
+    """How a run's pictures name it in their titles: ``"reinforce, seed 0"``."""
+    return f"{agent}, seed {int(seed)}"
+
+
+def _titled(title: str, label: str | None) -> str:
+    """``title`` led by the run's label (:func:`run_title`), so that a picture says whose run it shows."""
+    if label is None:
+        return title
+    if not isinstance(label, str):
+        raise ValueError(f"run_label must be a string or None, got {type(label).__name__}")
+    return f"{label}: {title}"
+
+
 def _as_1d(name: str, values: Any, dtype: Any = np.float64) -> np.ndarray:
     arr = np.asarray(values, dtype=dtype)
     if arr.ndim != 1:
@@ -90,12 +104,15 @@ def _as_1d(name: str, values: Any, dtype: Any = np.float64) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- history
-def plot_episode_rewards(history: Sequence[Mapping[str, Any]], path: str | os.PathLike) -> Path:
+def plot_episode_rewards(
+    history: Sequence[Mapping[str, Any]], path: str | os.PathLike, *, run_label: str | None = None
+) -> Path:
     """The reward per episode (the paper's Fig. 8/9 a, c), with validation accuracy and macro-F1 below.
 
     ``history`` holds one dict per episode with any of :data:`HISTORY_KEYS` (e.g. the env's terminal ``info``
     plus ``episode_reward``); a missing key skips that point, a key missing everywhere skips its curve.
-    A running mean is drawn from 10 episodes on (window: a tenth of the run, at least 5). 800×600 pixels.
+    A running mean is drawn from 10 episodes on (window: a tenth of the run, at least 5). ``run_label`` (e.g.
+    :func:`run_title`'s ``"reinforce, seed 0"``) leads the first title. 800×600 pixels.
     """
     series = _history_series(history, ("episode_reward", "val_accuracy", "val_macro_f1"))
     fig = new_figure(EPISODE_REWARDS_SIZE)
@@ -103,14 +120,15 @@ def plot_episode_rewards(history: Sequence[Mapping[str, Any]], path: str | os.Pa
     has_reward = "episode_reward" in series
     panels = [p for p, present in (("reward", has_reward), ("val", has_val)) if present]
     axes = fig.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0]
-    for ax, panel in zip(axes, panels, strict=True):
+    for i, (ax, panel) in enumerate(zip(axes, panels, strict=True)):
+        lead = run_label if i == 0 else None  # the run's name once, on the top panel
         if panel == "reward":
             episodes, rewards = series["episode_reward"]
             _plot_series(ax, episodes, rewards, "episode reward", "tab:blue", smooth=True)
             if rewards.min() <= 0.0 <= rewards.max():  # only then: forcing 0 into view would flatten the curve
                 ax.axhline(0.0, color="gray", lw=0.8, ls="--")
             ax.set_ylabel("episode reward")
-            ax.set_title("Reward per episode")
+            ax.set_title(_titled("Reward per episode", lead))
         else:
             for key, label, color in (
                 ("val_accuracy", "accuracy", "tab:green"),
@@ -119,7 +137,7 @@ def plot_episode_rewards(history: Sequence[Mapping[str, Any]], path: str | os.Pa
                 if key in series:
                     _plot_series(ax, *series[key], label, color, smooth=False)
             ax.set_ylabel("validation score")
-            ax.set_title("Retrained classifier on the validation split")
+            ax.set_title(_titled("Retrained classifier on the validation split", lead))
         ax.legend(loc="best", fontsize=9)
         _episode_axis(ax, len(history))
     for ax in axes[:-1]:
@@ -127,11 +145,13 @@ def plot_episode_rewards(history: Sequence[Mapping[str, Any]], path: str | os.Pa
     return save_figure(fig, path)
 
 
-def plot_selection_progress(history: Sequence[Mapping[str, Any]], path: str | os.PathLike) -> Path:
+def plot_selection_progress(
+    history: Sequence[Mapping[str, Any]], path: str | os.PathLike, *, run_label: str | None = None
+) -> Path:
     """Kept fraction and validation macro-F1 per episode, in two panels sharing the episode axis.
 
     Same ``history`` as :func:`plot_episode_rewards`; at least one of ``kept_fraction`` and ``val_macro_f1``
-    must be present. 800×500 pixels.
+    must be present; ``run_label`` leads the title. 800×500 pixels.
     """
     series = _history_series(history, ("kept_fraction", "val_macro_f1"))
     fig = new_figure(SELECTION_PROGRESS_SIZE)
@@ -143,7 +163,7 @@ def plot_selection_progress(history: Sequence[Mapping[str, Any]], path: str | os
     else:
         ax_kept.text(0.5, 0.5, "no kept_fraction in history", ha="center", va="center", transform=ax_kept.transAxes)
     ax_kept.set_ylabel("kept fraction")
-    ax_kept.set_title("Selection per episode")
+    ax_kept.set_title(_titled("Selection per episode", run_label))
     if "val_macro_f1" in series:
         # Auto-scaled: F1 moves by a few hundredths, which a 0-1 axis would flatten.
         _plot_series(ax_f1, *series["val_macro_f1"], "validation macro-F1", "tab:red", smooth=False)
@@ -161,12 +181,15 @@ def plot_sample_reward_distribution(
     sample_rewards: Sequence[float] | np.ndarray,
     path: str | os.PathLike,
     noise_kind: Sequence[int] | np.ndarray | None = None,
+    *,
+    run_label: str | None = None,
 ) -> Path:
     """Histogram of the per-sample rewards ``R_i`` of Eq. 2 (terminal ``info["sample_rewards"]``).
 
     With ``noise_kind`` (codes as in :data:`~fer_select_env.data.NOISE_KIND_NAMES`, same length) one
     histogram per kind is overlaid on shared bins, each scaled to sum to 1 so that rare kinds stay visible.
-    The dashed line at 0 is where keeping an image stops adding to Eq. 3. 800×450 pixels.
+    The dashed line at 0 is where keeping an image stops adding to Eq. 3; ``run_label`` leads the title.
+    800×450 pixels.
     """
     rewards = _as_1d("sample_rewards", sample_rewards)
     if not np.all(np.isfinite(rewards)):
@@ -196,7 +219,7 @@ def plot_sample_reward_distribution(
     ax.axvline(0.0, color="black", lw=1, ls="--")
     ax.set_xlabel("per-sample reward $R_i = P(y_i \\mid x_i) - b$")
     ax.set_ylabel("images" if noise_kind is None else "fraction of the kind's images")
-    ax.set_title(f"Per-sample rewards of one episode ({len(rewards)} images)")
+    ax.set_title(_titled(f"Per-sample rewards of one episode ({len(rewards)} images)", run_label))
     ax.legend(loc="best", fontsize=9)
     ax.grid(alpha=0.3)
     return save_figure(fig, path)
@@ -312,13 +335,15 @@ def plot_image_gallery(
     path: str | os.PathLike,
     n: int = 8,
     noise_kind: Any = None,
+    *,
+    run_label: str | None = None,
 ) -> Path:
     """The ``n`` most-removed and ``n`` most-kept images (the paper's Fig. 5/7), one row each.
 
     Each title shows the keep probability and the given label, and the noise kind when ``noise_kind`` is
     given (only for reading the picture: the selector never sees it). ``images`` are uint8 N×H×W or
     N×H×W×3. With fewer than ``2n`` images each row shows ``N // 2`` so that no image appears twice
-    (:func:`gallery_indices`). Size: :func:`gallery_size`.
+    (:func:`gallery_indices`). ``run_label`` leads the first row's heading. Size: :func:`gallery_size`.
     """
     x = _check_images(images)
     p = _as_1d("keep_probability", keep_probability)
@@ -346,7 +371,10 @@ def plot_image_gallery(
     width_px, height_px = gallery_size(count, int(n))
     fig = new_figure((width_px / DPI, height_px / DPI))
     rows = fig.subfigures(2, 1)
-    headings = (f"{cols} most removed (lowest keep probability p)", f"{cols} most kept (highest keep probability p)")
+    headings = (
+        _titled(f"{cols} most removed (lowest keep probability p)", run_label),
+        f"{cols} most kept (highest keep probability p)",
+    )
     for row, heading, picked in zip(rows, headings, (removed, kept), strict=True):
         row.suptitle(heading, fontsize=10, fontweight="bold")
         axes = row.subplots(1, cols, squeeze=False)[0]
@@ -439,4 +467,5 @@ __all__ = [
     "plot_keep_probability_by_noise_kind",
     "plot_sample_reward_distribution",
     "plot_selection_progress",
+    "run_title",
 ]
