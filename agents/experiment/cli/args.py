@@ -107,12 +107,12 @@ def add_device_argument(parser: argparse.ArgumentParser) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- paths
-def check_input_file(flag: str, text: str | os.PathLike) -> Path:
+def check_input_file(flag: str, text: str | os.PathLike, what: str = "file") -> Path:
     """``text`` as a path when it names an existing file: ``FileNotFoundError`` ("no such file") when nothing is
-    there, a :class:`UsageError` when it is a directory."""
+    there, a :class:`UsageError` when it is a directory (not ``what``: "file", "results.json file", ...)."""
     path = Path(text)
     if path.is_dir():
-        raise UsageError(f"{flag}: {path} is a directory, not a file")
+        raise UsageError(f"{flag}: {path} is a directory, not a {what}")
     if not path.is_file():
         raise FileNotFoundError(f"{flag}: no such file: {path}")
     return path

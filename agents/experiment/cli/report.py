@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
-from agents.experiment.cli.args import Formatter, UsageError
+from agents.experiment.cli.args import Formatter, UsageError, check_input_file
 from agents.experiment.results_tables import results_markdown
 
 
@@ -26,11 +25,7 @@ def add_report_command(sub: argparse._SubParsersAction) -> None:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Print the tables; a missing or malformed file is a one-line error."""
-    path = Path(args.results)
-    if path.is_dir():
-        raise UsageError(f"{path} is a directory, not a results.json file")
-    if not path.is_file():
-        raise UsageError(f"no such file: {path}")
+    path = check_input_file("RESULTS.json", args.results, what="results.json file")
     try:
         results = json.loads(path.read_text())
     except json.JSONDecodeError as exc:
