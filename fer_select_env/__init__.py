@@ -1,8 +1,8 @@
 """fer-select: reinforcement learning for facial expression recognition as Gymnasium environments.
 
-Importing the package registers every id of :data:`fer_select_env.envs.ENV_SPECS` (today ``FERSelect-v0``
-and ``FERSelectLabelAware-v0``). In a process that has not imported it (e.g. a SubprocVecEnv worker started
-with ``spawn``), use ``gym.make("fer_select_env:FERSelect-v0")``.
+Importing the package registers every id of :data:`fer_select_env.envs.ENV_SPECS` (today ``FERSelect-v0``,
+``FERSelectLabelAware-v0`` and ``FERSelectRelabel-v0``). In a process that has not imported it (e.g. a
+SubprocVecEnv worker started with ``spawn``), use ``gym.make("fer_select_env:FERSelect-v0")``.
 
 Layers, each importing only the ones before it: :mod:`.core` ← :mod:`.faces` ← :mod:`.data` ←
 :mod:`.models` ← :mod:`.envs` (one folder per env family). See ``docs/contributing.md``.

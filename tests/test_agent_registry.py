@@ -78,6 +78,7 @@ def test_the_builtin_agents_and_their_kinds():
         "keep_all",
         "reinforce",
         "reinforce_paper",
+        "reinforce_relabel",
         "ppo",
         "feng",
         "predicted_neq_given",
@@ -86,7 +87,7 @@ def test_the_builtin_agents_and_their_kinds():
         "oracle",
         "ferplus_relabel",
     )
-    assert agent_names(trainable=True) == ("reinforce", "reinforce_paper", "ppo")
+    assert agent_names(trainable=True) == ("reinforce", "reinforce_paper", "reinforce_relabel", "ppo")
     assert get_agent("oracle").needs_ground_truth and not get_agent("cleanlab").needs_ground_truth
     assert get_agent("ferplus_relabel").needs_ferplus and not get_agent("oracle").needs_ferplus
     assert [n for n in agent_names() if get_agent(n).reference] == ["oracle", "ferplus_relabel"]
@@ -123,7 +124,8 @@ def test_clean_and_train_accept_a_registered_agent(toy_agents, tiny_npz, tmp_pat
 
     assert main(["train", "--data", str(tiny_npz), "--agent", "toy_filter", "--out", str(tmp_path / "t")]) == 2
     assert (
-        "'toy_filter' has nothing to train (only reinforce, reinforce_paper, ppo, toy_rl do)" in capsys.readouterr().err
+        "'toy_filter' has nothing to train (only reinforce, reinforce_paper, reinforce_relabel, ppo, toy_rl do)"
+        in capsys.readouterr().err
     )
 
     trained = tmp_path / "toy_rl"

@@ -23,7 +23,7 @@ TINY = {"width": 4, "feature_dim": 16, "max_epochs": 2, "min_epochs": 1, "head_b
 
 
 def _train_args(data: Path, out: Path, episodes: int) -> list[str]:
-    budget = ["--episodes", str(episodes), "--pretrain-episodes", "1"]
+    budget = ["--episodes", str(episodes), "--pretrain-episodes", "1", "--min-gradient-steps", "0"]
     return ["train", "--data", str(data), "--classifier", json.dumps(TINY), *budget, "--out", str(out)]
 
 

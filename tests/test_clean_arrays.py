@@ -72,7 +72,12 @@ def test_clean_gives_the_mask_of_fer_select_clean_and_of_the_engine(agent, blobs
         assert result.sample_rewards is None
     else:
         np.testing.assert_array_equal(result.keep_probability, engine.keep_probability)
-        np.testing.assert_array_equal(result.keep, result.keep_probability > 0.5)
+        # the class budget removes, within each class, the images of lowest keep probability
+        for k in np.unique(blobs.y_train):
+            p, keep = result.keep_probability[blobs.y_train == k], result.keep[blobs.y_train == k]
+            if (~keep).any():
+                assert p[~keep].max() <= p[keep].min()
+        assert engine.info["selection_rule"] == "class_budget"
         assert result.sample_rewards is not None
 
 

@@ -28,7 +28,7 @@ from fer_select_env.models import ClassifierConfig
 from fer_select_env.testing import make_blob_dataset, write_fer2013_copy
 
 TINY = {"width": 4, "feature_dim": 16, "max_epochs": 3, "min_epochs": 1, "head_batch_size": 32, "head_max_epochs": 4}
-BUDGET = ["--episodes", "3", "--pretrain-episodes", "1"]  # 4 passes of 40 images
+BUDGET = ["--episodes", "3", "--pretrain-episodes", "1", "--min-gradient-steps", "0"]  # 4 passes of 40 images
 SCRIPT = [shutil.which("fer-select")] if shutil.which("fer-select") else [sys.executable, "-m", "agents.experiment.cli"]
 
 
@@ -342,7 +342,8 @@ def test_train_matches_the_benchmark_selectors_and_resumes_ppo(work, tmp_path, m
     monkeypatch.setenv("FER_SELECT_CACHE_DIR", str(work / "cache"))
     ds = FERDataset.from_npz(work / "tiny.npz")
     settings = BenchmarkSettings(
-        rl=RLSettings(episodes=3, pretrain_episodes=1), classifier_config=ClassifierConfig(**TINY)
+        rl=RLSettings(episodes=3, pretrain_episodes=1, min_gradient_steps=None),
+        classifier_config=ClassifierConfig(**TINY),
     )
     for agent in ("reinforce", "ppo"):
         whole, parts = tmp_path / f"{agent}_whole", tmp_path / f"{agent}_parts"

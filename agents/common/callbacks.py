@@ -12,8 +12,10 @@ HISTORY_KEYS: tuple[str, ...] = (
     "removal_precision",
     "removal_recall",
     "removal_f1",
+    "relabelled_fraction",
 )
-"""The keys of a history row; every one but ``episode_reward`` is read from the pass's terminal ``info``."""
+"""The keys of a history row; every one but ``episode_reward`` is read from the pass's terminal ``info`` (where
+it has them: ``removal_*`` need noise ground truth, ``relabelled_fraction`` is FERSelectRelabel-v0's)."""
 
 
 class EpisodeHistory(BaseCallback):

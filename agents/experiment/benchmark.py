@@ -42,6 +42,7 @@ __all__ = [
     "BenchmarkSettings",
     "RLSettings",
     "check_agent_names",
+    "final_sample_weight",
     "final_seed",
     "final_training",
     "format_noise_floor",
@@ -102,6 +103,25 @@ def _test_report(dataset: FERDataset, pred: np.ndarray, labels: np.ndarray) -> d
     return summary
 
 
+def final_sample_weight(
+    kept: np.ndarray, keep_probability: np.ndarray | None, settings: BenchmarkSettings
+) -> np.ndarray | None:
+    """The final training's weight per training image under ``settings.final_sample_weights``: ``None`` for
+    ``"none"`` (the kept images, unweighted); for ``"keep_probability"`` the keep probability, or without one
+    the 0/1 mask ``kept`` (a filter's :meth:`~agents.common.Selection.from_mask` keep probability is that
+    mask anyway, so filters train exactly as with ``"none"``)."""
+    if settings.final_sample_weights == "none":
+        return None
+    if keep_probability is None:
+        return np.asarray(kept, dtype=np.float64)
+    weight = np.asarray(keep_probability, dtype=np.float64)
+    if weight.shape != np.shape(kept):
+        raise ValueError(
+            f"keep_probability: expected shape {np.shape(kept)} (one per training image), got {weight.shape}"
+        )
+    return weight
+
+
 def final_training(
     dataset: FERDataset,
     kept: np.ndarray,
@@ -109,6 +129,7 @@ def final_training(
     settings: BenchmarkSettings,
     progress: bool = False,
     train_labels: np.ndarray | None = None,
+    keep_probability: np.ndarray | None = None,
 ) -> tuple[EmotionClassifier, dict[str, Any]]:
     """The protocol shared by every agent: a fresh classifier trained from scratch on the kept images with
     early stopping on val, then evaluated once on test.
@@ -116,8 +137,17 @@ def final_training(
     ``train_labels`` replaces the given training labels (a relabelling reference). Early stopping uses the
     dataset's validation labels, or with ``settings.final_val_labels == "ferplus"`` the FER+ majority of
     the validation rows that have one. With FER+ votes on the test rows the summary also holds
-    ``test_ferplus``: the same metrics against the FER+ majority, on the rows that have one (``n_rows``)."""
+    ``test_ferplus``: the same metrics against the FER+ majority, on the rows that have one (``n_rows``).
+
+    With ``settings.final_sample_weights == "keep_probability"`` the classifier trains instead on every image
+    whose weight (:func:`final_sample_weight`: ``keep_probability``, else ``kept`` as 0/1) is above 0, each
+    image's cross-entropy weighted by it, and ``final_training`` also records ``sample_weights`` and
+    ``total_weight``. ``final_min_steps`` then counts the steps over the images trained on: the weighted
+    minibatch loss is normalised by the batch's total weight, so a step is a full-sized step whatever the
+    weights, and "at least N gradient steps" keeps its meaning."""
     kept = np.asarray(kept, dtype=bool)
+    weight = final_sample_weight(kept, keep_probability, settings)
+    rows = kept if weight is None else weight > 0  # the images trained on
     y_train = dataset.y_train if train_labels is None else np.asarray(train_labels)
     x_val, y_val = dataset.x_val, dataset.y_val
     if settings.final_val_labels == "ferplus":
@@ -129,13 +159,13 @@ def final_training(
     max_epochs = settings.final_max_epochs
     if settings.final_min_steps is not None:
         # Sized in steps: a few hundred kept images give a few steps per epoch, too few to leave the plateau.
-        min_epochs = math.ceil(settings.final_min_steps / max(1, math.ceil(int(kept.sum()) / config.batch_size)))
+        min_epochs = math.ceil(settings.final_min_steps / max(1, math.ceil(int(rows.sum()) / config.batch_size)))
         config = dataclasses.replace(config, min_epochs=max(config.min_epochs, min_epochs))
         max_epochs = max(config.max_epochs if max_epochs is None else max_epochs, config.min_epochs)
     clf = EmotionClassifier.for_dataset(dataset, config, device=settings.device, seed=seed)
     report = clf.fit(
-        dataset.x_train[kept],
-        y_train[kept],
+        dataset.x_train[rows],
+        y_train[rows],
         x_val,
         y_val,
         seed=seed,
@@ -145,10 +175,13 @@ def final_training(
         lr_schedule=settings.final_lr_schedule,
         ema_epochs=settings.final_ema_epochs,
         monitor=settings.final_monitor,
+        sample_weight=None if weight is None else weight[rows],
     )
     pred = clf.predict(dataset.x_test)
     summary = classification_summary(dataset.y_test, pred, dataset.num_classes, dataset.class_labels)
     summary["final_training"] = report.to_dict()
+    if weight is not None:  # only then: the default run's results.json keeps its keys
+        summary["final_training"].update(sample_weights=settings.final_sample_weights, total_weight=float(weight.sum()))
     majority = ferplus_split_labels(dataset, "test")
     if majority is not None:
         summary["test_ferplus"] = _test_report(dataset, pred, majority)
@@ -185,7 +218,14 @@ def repeated_final_training(
     repeats = []
     for r in range(settings.final_repeats):
         rseed = final_seed(seed, r)
-        _, test = final_training(dataset, selection.kept, rseed, settings, train_labels=selection.train_labels)
+        _, test = final_training(
+            dataset,
+            selection.kept,
+            rseed,
+            settings,
+            train_labels=selection.train_labels,
+            keep_probability=selection.keep_probability,
+        )
         repeats.append({"repeat": r, "seed": rseed, **test})
     mean = _mean_report(repeats)
     out: dict[str, Any] = {

@@ -3,8 +3,9 @@
 ``fer-select train`` drives an RL agent of the registry (its :class:`~agents.experiment.registry.RLTraining`)
 one checkpointable unit at a time and writes a checkpoint after each:
 
-* REINFORCE (``reinforce``, ``reinforce_paper``): a unit is one pass over the training set, pre-training
-  passes (``model.pretrain(1)``) first, then ``model.learn(n_images, reset_num_timesteps=False)`` passes.
+* REINFORCE (``reinforce``, ``reinforce_paper``, ``reinforce_relabel``): a unit is one pass over the training set,
+  pre-training passes (``model.pretrain(1)``) first, then ``model.learn(n_images, reset_num_timesteps=False)``
+  passes.
   Calling these one pass at a time gives the same updates as ``pretrain(P)`` followed by one
   ``learn(E * n_images)`` with a constant learning rate, as the benchmark does.
 * PPO: a unit is one rollout of ``n_steps = min(2048, n_images)`` steps plus its update (one
@@ -59,7 +60,6 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecNormalize
 
 from agents.common.callbacks import EpisodeHistory, pretrain_row
 from agents.experiment.registry import RLTraining, get_training
-from agents.experiment.rl_selection import make_selection_env
 from agents.experiment.settings import RLSettings
 from fer_select_env.core.cache import atomic_write_bytes
 from fer_select_env.core.serialization import load_tensor_file, tensor_file_bytes
@@ -407,7 +407,7 @@ def expected_progress(spec: RLTraining, settings: RLSettings, n: int, units_done
     """``(num_timesteps, finished passes)`` after ``units_done`` units of ``spec`` on passes of ``n`` images:
     what a checkpoint's own files must show (pre-training passes count no timesteps)."""
     _, steps_per_unit, _ = spec.units(settings, n)
-    pretrain_units = settings.pretrain_episodes if spec.pretrains else 0
+    pretrain_units = spec.effective_settings(settings, n).pretrain_episodes if spec.pretrains else 0
     timesteps = max(0, units_done - pretrain_units) * steps_per_unit
     return timesteps, min(units_done, pretrain_units) + timesteps // n
 
@@ -548,7 +548,7 @@ def train_resumable(
     :param on_unit: called with ``(units_done, total_units)`` after each checkpoint
     """
     spec = get_training(agent)
-    env = make_selection_env(dataset, spec.observation, seed, settings, progress=progress, **spec.env_kwargs)
+    env = spec.make_env(dataset, seed, settings, progress=progress)
     monitor = Monitor(env)
     venv = DummyVecEnv([lambda: monitor])
     n = env.episode_size
@@ -565,7 +565,7 @@ def train_resumable(
         done = resume.units_done
     tb_name = spec.tb_name
     tb_run = _tensorboard_run(model, settings.tensorboard_log, tb_name, resume)
-    pretrain_units = settings.pretrain_episodes if spec.pretrains else 0
+    pretrain_units = spec.effective_settings(settings, n).pretrain_episodes if spec.pretrains else 0
 
     bar = None
     if progress:

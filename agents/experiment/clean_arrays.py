@@ -111,6 +111,8 @@ def clean(
     seed: int = 0,
     episodes: int | None = None,
     pretrain_episodes: int | None = None,
+    min_gradient_steps: int | None = RLSettings.min_gradient_steps,
+    selection_rule: str = RLSettings.selection_rule,
     classifier_config: ClassifierConfig | Mapping[str, Any] | None = None,
     device: str = "cpu",
     cache_dir: str | os.PathLike | None = None,
@@ -130,6 +132,10 @@ def clean(
     :param seed: seed of the selector and of the classifier's pre-training (same seed, same mask)
     :param episodes: RL passes (default :class:`~agents.experiment.settings.RLSettings`' 15)
     :param pretrain_episodes: REINFORCE passes against the frozen classifier first (default 5)
+    :param min_gradient_steps: the RL budget in gradient steps (the passes grow to reach it; ``None``: passes
+        as given); see :class:`~agents.experiment.settings.RLSettings`
+    :param selection_rule: ``"class_budget"`` or ``"policy"``: how an RL selector's keep probabilities become
+        the mask (:class:`~agents.experiment.settings.RLSettings`)
     :param classifier_config: the embedded classifier (a ``ClassifierConfig`` or a dict of its fields)
     :param device: ``cpu``, ``cuda`` or ``auto``
     :param cache_dir: the pre-training cache (default: the package's)
@@ -153,6 +159,8 @@ def clean(
     rl = RLSettings(
         episodes=_budget("episodes", episodes, defaults.episodes),
         pretrain_episodes=_budget("pretrain_episodes", pretrain_episodes, defaults.pretrain_episodes),
+        min_gradient_steps=min_gradient_steps,
+        selection_rule=selection_rule,
         progress_bar=bool(progress),
     )
     settings = BenchmarkSettings(rl=rl, classifier_config=config, device=device, cache_dir=cache_dir)

@@ -22,7 +22,7 @@ from typing import Any
 
 from stable_baselines3 import PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.vec_env import VecEnv
+from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 from agents.baselines import (
     BASELINES,
@@ -34,18 +34,31 @@ from agents.baselines import (
     predicted_neq_given,
     small_loss,
 )
+from agents.common.inference import keep_probability_function
 from agents.common.selection import Selection
+from agents.experiment.relabel_selection import (
+    build_relabel_reinforce,
+    make_relabel_env,
+    reinforce_relabel_selector,
+    relabel_pass_of_model,
+)
 from agents.experiment.rl_selection import (
     PPO_ENV_KWARGS,
+    apply_selection_rule,
     build_ppo,
     build_reinforce,
+    make_selection_env,
     ppo_rollout_steps,
     ppo_selector,
+    ppo_steps_per_pass,
     reinforce_selector,
+    reinforce_steps_per_pass,
+    selection_pass,
 )
 from agents.experiment.settings import BenchmarkSettings, RLSettings
 from agents.reinforce import REINFORCE
 from fer_select_env.data.dataset import FERDataset
+from fer_select_env.envs.select.env import FERSelectEnv
 
 
 @dataclass(frozen=True)
@@ -64,6 +77,12 @@ class RLTraining:
     :param rollout_steps: ``n_images -> steps`` between two checkpoints (``None``: one pass)
     :param unit: what one checkpointed unit is called in messages (``pass``, ``rollout``)
     :param tb_name: the TensorBoard run name
+    :param steps_per_pass: ``n_images -> gradient steps`` the algorithm takes per pass, which the budget rule
+        of :meth:`RLSettings.scaled_passes` sizes the passes by (``None``: passes as given)
+    :param env_factory: ``(dataset, observation, seed, settings, **kwargs) -> env``, the env it trains and
+        selects on (``None``: ``make_selection_env``, FERSelect-v0)
+    :param selection: ``(env, model, vec_normalize, seed) -> Selection``, the final pass of a trained model
+        (``None``: ``selection_pass`` over the keep probability)
     """
 
     algorithm: type[BaseAlgorithm]
@@ -75,9 +94,39 @@ class RLTraining:
     rollout_steps: Callable[[int], int] | None = None
     unit: str = "pass"
     tb_name: str = ""
+    steps_per_pass: Callable[[int], int] | None = None
+    env_factory: Callable[..., FERSelectEnv] | None = None
+    selection: Callable[[FERSelectEnv, BaseAlgorithm, VecNormalize | None, int], Selection] | None = None
+
+    def make_env(self, dataset: FERDataset, seed: int, settings: RLSettings, **kwargs: Any) -> FERSelectEnv:
+        """The env this agent trains and selects on, with its :attr:`env_kwargs` and ``kwargs``."""
+        factory = make_selection_env if self.env_factory is None else self.env_factory
+        return factory(dataset, self.observation, seed, settings, **{**self.env_kwargs, **kwargs})
+
+    def select_pass(
+        self,
+        env: FERSelectEnv,
+        model: BaseAlgorithm,
+        vec_normalize: VecNormalize | None,
+        seed: int,
+        settings: RLSettings | None = None,
+    ) -> Selection:
+        """The deterministic selection pass of the trained ``model`` on ``env``, turned into the selection by
+        ``settings.selection_rule`` (:func:`~agents.experiment.rl_selection.apply_selection_rule`), as the
+        benchmark's selector does."""
+        if self.selection is not None:
+            selection = self.selection(env, model, vec_normalize, seed)
+        else:
+            selection = selection_pass(env, keep_probability_function(model, vec_normalize), seed)
+        return apply_selection_rule(env, selection, seed, settings or RLSettings(), self.tb_name or "the selector")
+
+    def effective_settings(self, settings: RLSettings, n_images: int) -> RLSettings:
+        """``settings`` with the passes the budget rule gives on ``n_images`` images per pass."""
+        return settings if self.steps_per_pass is None else settings.scaled(self.steps_per_pass(n_images))
 
     def units(self, settings: RLSettings, n_images: int) -> tuple[int, int, str]:
         """``(total units, steps per unit, unit name)`` of training on ``n_images`` images per pass."""
+        settings = self.effective_settings(settings, n_images)
         steps = n_images if self.rollout_steps is None else self.rollout_steps(n_images)
         pretrain_units = settings.pretrain_episodes if self.pretrains else 0
         passes = settings.episodes + settings.pretrain_episodes - pretrain_units
@@ -206,8 +255,19 @@ def _build_reinforce(vec_env: VecEnv, seed: int, settings: RLSettings, n_images:
     return build_reinforce(vec_env, seed, settings)
 
 
+def _build_relabel_reinforce(vec_env: VecEnv, seed: int, settings: RLSettings, n_images: int) -> BaseAlgorithm:
+    return build_relabel_reinforce(vec_env, seed, settings)
+
+
 def _reinforce_training(observation: str) -> RLTraining:
-    return RLTraining(REINFORCE, observation, _build_reinforce, pretrains=True, tb_name=f"reinforce_{observation}")
+    return RLTraining(
+        REINFORCE,
+        observation,
+        _build_reinforce,
+        pretrains=True,
+        tb_name=f"reinforce_{observation}",
+        steps_per_pass=reinforce_steps_per_pass,
+    )
 
 
 # The built-in agents, in the order the help and the error messages list them.
@@ -226,6 +286,22 @@ for _spec in (
         _reinforce_training("paper"),
     ),
     AgentSpec(
+        "reinforce_relabel",
+        "REINFORCE with a categorical selector on FERSelectRelabel-v0: removes, keeps, or keeps an image "
+        "relabelled to the classifier's prediction",
+        reinforce_relabel_selector,
+        RLTraining(
+            REINFORCE,
+            "label_aware",
+            _build_relabel_reinforce,
+            pretrains=True,
+            tb_name="reinforce_relabel",
+            steps_per_pass=reinforce_steps_per_pass,
+            env_factory=make_relabel_env,
+            selection=relabel_pass_of_model,
+        ),
+    ),
+    AgentSpec(
         "ppo",
         "SB3's PPO, unmodified, on the label-aware state with the dense per-step reward and VecNormalize",
         ppo_selector,
@@ -238,6 +314,7 @@ for _spec in (
             rollout_steps=ppo_rollout_steps,
             unit="rollout",
             tb_name="ppo",
+            steps_per_pass=ppo_steps_per_pass,
         ),
     ),
     AgentSpec("feng", "Feng et al. 2018's REINFORCE-trained logistic selector (the paper's DCNN+Sigmoid)", feng),

@@ -146,12 +146,19 @@ def write_text(path: str | os.PathLike, text: str) -> None:
 
 
 CSV_COLUMNS: tuple[str, ...] = ("index", "keep_probability", "sample_reward", "label")
+RELABEL_COLUMNS: tuple[str, ...] = ("relabelled", "new_label")
+"""The columns after ``label`` of a selection that relabels (``train_labels``)."""
 
 
 def selection_csv(selection: Selection, dataset: FERDataset, only_kept: bool) -> str:
     """``index,keep_probability,sample_reward,label`` (+ ``kept`` for every image); an empty
-    ``sample_reward`` where the selector has none. Floats are written so that they read back exactly."""
-    columns = CSV_COLUMNS if only_kept else (*CSV_COLUMNS, "kept")
+    ``sample_reward`` where the selector has none. Floats are written so that they read back exactly.
+
+    A selection with ``train_labels`` (a relabelling) also has ``relabelled`` (1 where its label differs from
+    the given ``label``) and ``new_label`` (the label it trains on) after ``label``."""
+    labels = selection.train_labels
+    columns = CSV_COLUMNS if labels is None else (*CSV_COLUMNS, *RELABEL_COLUMNS)
+    columns = columns if only_kept else (*columns, "kept")
     lines = [",".join(columns)]
     rewards = selection.sample_rewards
     for i in range(len(selection.kept)):
@@ -163,6 +170,8 @@ def selection_csv(selection: Selection, dataset: FERDataset, only_kept: bool) ->
             "" if rewards is None else repr(float(rewards[i])),
             str(int(dataset.y_train[i])),
         ]
+        if labels is not None:
+            row += [str(int(labels[i] != dataset.y_train[i])), str(int(labels[i]))]
         if not only_kept:
             row.append(str(int(selection.kept[i])))
         lines.append(",".join(row))

@@ -7,6 +7,8 @@ The settings here are the ones that learn on the synthetic default (measured in 
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +19,8 @@ from stable_baselines3.common.callbacks import CallbackList
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
+from agents.baselines.filters import out_of_fold_probabilities
+from agents.common.budget import choose_budget
 from agents.common.callbacks import HISTORY_KEYS, EpisodeHistory, pretrain_row
 from agents.common.inference import keep_probability_function
 from agents.common.selection import Selection
@@ -36,15 +40,26 @@ __all__ = [
     "make_selection_env",
     "ppo_rollout_steps",
     "ppo_selector",
+    "ppo_steps_per_pass",
     "reinforce_selector",
+    "reinforce_steps_per_pass",
     "selection_pass",
 ]
 
+REINFORCE_BATCH_SIZE = 256
+"""The benchmark's REINFORCE minibatch (REINFORCE's default): one pass over n images is ceil(n/256) steps."""
+
 
 def make_selection_env(
-    dataset: FERDataset, observation: str, seed: int, settings: RLSettings, **kwargs: Any
+    dataset: FERDataset,
+    observation: str,
+    seed: int,
+    settings: RLSettings,
+    env_class: type[FERSelectEnv] = FERSelectEnv,
+    **kwargs: Any,
 ) -> FERSelectEnv:
-    """The env every RL selector of the benchmark trains on (classifier pre-training seeded by ``seed``)."""
+    """The env every RL selector of the benchmark trains on (classifier pre-training seeded by ``seed``);
+    ``env_class`` is FERSelect-v0's class or a variant of it (FERSelectRelabel-v0's)."""
     env_kwargs: dict[str, Any] = {
         "observation": observation,
         "persistent_classifier": settings.persistent_classifier,
@@ -55,7 +70,7 @@ def make_selection_env(
         **settings.extra_env_kwargs,
         **kwargs,
     }
-    return FERSelectEnv(dataset, **env_kwargs)
+    return env_class(dataset, **env_kwargs)
 
 
 def selection_pass(env: FERSelectEnv, keep_probability: Callable[[np.ndarray], float], seed: int) -> Selection:
@@ -80,11 +95,54 @@ def selection_pass(env: FERSelectEnv, keep_probability: Callable[[np.ndarray], f
     return Selection(keep_probability=probs, kept=probs > 0.5, sample_rewards=rewards)
 
 
-def build_reinforce(env: Any, seed: int, settings: RLSettings) -> REINFORCE:
-    """The benchmark's REINFORCE (also what ``fer-select train`` builds)."""
+COLLAPSE_KEPT_FRACTIONS: tuple[float, float] = (0.05, 0.995)
+"""A policy that keeps less than the first or more than the second share of the images has collapsed."""
+
+
+def apply_selection_rule(
+    env: FERSelectEnv, selection: Selection, seed: int, settings: RLSettings, agent: str
+) -> Selection:
+    """Turn the trained policy's keep probabilities into the selection, by ``settings.selection_rule``.
+
+    ``"class_budget"``: the probabilities rank each class and :func:`~agents.common.budget.choose_budget`
+    picks on validation how much of each class's estimated noise goes (out-of-fold head probabilities of the
+    env's pre-trained classifier estimate it). A collapsed policy (:data:`COLLAPSE_KEPT_FRACTIONS`) is
+    warned about under either rule; under ``"class_budget"`` its selection cannot collapse, since no class
+    loses more than its estimated noise and validation can always choose keep-all.
+    """
+    if selection.train_labels is not None:
+        return selection  # a relabelling selection: its actions are the selection
+    policy_kept = float(selection.kept.mean())
+    selection.info["policy_kept_fraction"] = policy_kept
+    low, high = COLLAPSE_KEPT_FRACTIONS
+    if not low <= policy_kept <= high:
+        rescue = (
+            "the class budget chosen on validation decides the selection instead"
+            if settings.selection_rule == "class_budget"
+            else "its selection is used as it is (selection_rule='policy')"
+        )
+        warnings.warn(
+            f"{agent}: the trained policy keeps {100 * policy_kept:.1f} % of the images (it collapsed); {rescue}",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    if settings.selection_rule == "policy":
+        return selection
+    assert env.classifier is not None
+    dataset = env.dataset
+    oof = out_of_fold_probabilities(dataset, seed=seed, classifier=env.classifier)
+    choice = choose_budget(dataset, env.classifier, selection.keep_probability, oof, seed=seed)
+    selection.kept = choice.kept
+    selection.info.update(selection_rule="class_budget", **choice.to_info())
+    return selection
+
+
+def build_reinforce(env: Any, seed: int, settings: RLSettings, policy: str = "MlpPolicy") -> REINFORCE:
+    """The benchmark's REINFORCE (also what ``fer-select train`` builds); ``policy`` names its policy."""
     return REINFORCE(
-        "MlpPolicy",
+        policy,
         env,
+        batch_size=REINFORCE_BATCH_SIZE,
         learning_rate=settings.learning_rate,
         reward_scaling=settings.reward_scaling,
         seed=seed,
@@ -92,6 +150,16 @@ def build_reinforce(env: Any, seed: int, settings: RLSettings) -> REINFORCE:
         tensorboard_log=settings.tensorboard_log,
         verbose=settings.verbose,
     )
+
+
+def reinforce_steps_per_pass(n_images: int) -> int:
+    """Gradient steps of the benchmark's REINFORCE per pass of ``n_images`` (one epoch of minibatches)."""
+    return math.ceil(n_images / REINFORCE_BATCH_SIZE)
+
+
+def ppo_steps_per_pass(n_images: int) -> int:
+    """Gradient steps of the benchmark's PPO per pass of ``n_images``: ``n_epochs`` epochs of minibatches."""
+    return PPO_KWARGS["n_epochs"] * math.ceil(n_images / min(PPO_KWARGS["batch_size"], n_images))
 
 
 def ppo_rollout_steps(n_images: int) -> int:
@@ -130,13 +198,14 @@ def reinforce_selector(observation: str) -> Callable[..., Selection]:
     def select(dataset: FERDataset, *, seed: int = 0, settings: RLSettings | None = None) -> Selection:
         settings = settings or RLSettings()
         env = make_selection_env(dataset, observation, seed, settings)
+        settings = settings.scaled(reinforce_steps_per_pass(env.episode_size))
         model, history = _train_reinforce(env, seed, settings, f"reinforce_{observation}")
         selection = selection_pass(env, keep_probability_function(model), seed)
         selection.history = [*[pretrain_row(s) for s in model.pretrain_history], *history]
         selection.info.update(
             pretrain_episodes=settings.pretrain_episodes, episodes=settings.episodes, observation=observation
         )
-        return selection
+        return apply_selection_rule(env, selection, seed, settings, f"reinforce ({observation})")
 
     return select
 
@@ -165,6 +234,7 @@ def ppo_selector(dataset: FERDataset, *, seed: int = 0, settings: RLSettings | N
     settings = settings or RLSettings()
     env = make_selection_env(dataset, "label_aware", seed, settings, **PPO_ENV_KWARGS)
     n = env.episode_size
+    settings = settings.scaled(ppo_steps_per_pass(n))
     vec = VecNormalize(DummyVecEnv([lambda: Monitor(env)]), norm_obs=True, norm_reward=False)
     model: BaseAlgorithm = build_ppo(vec, seed, settings, n)
     history = EpisodeHistory()
@@ -175,4 +245,4 @@ def ppo_selector(dataset: FERDataset, *, seed: int = 0, settings: RLSettings | N
     selection = selection_pass(env, keep_probability_function(model, vec), seed)
     selection.history = history.history
     selection.info.update(episodes=settings.episodes + settings.pretrain_episodes, **PPO_KWARGS)
-    return selection
+    return apply_selection_rule(env, selection, seed, settings, "ppo")

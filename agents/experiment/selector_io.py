@@ -22,12 +22,10 @@ from typing import Any
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecNormalize
 
-from agents.common.inference import keep_probability_function
 from agents.common.selection import Selection
 from agents.experiment.checkpoint import vec_normalize_from_stats, vec_normalize_stats
 from agents.experiment.registry import RLTraining, get_training
 from agents.experiment.report import library_versions, write_json
-from agents.experiment.rl_selection import make_selection_env, selection_pass
 from agents.experiment.settings import RLSettings
 from fer_select_env.core.cache import atomic_write_bytes
 from fer_select_env.core.serialization import load_tensor_bytes
@@ -216,10 +214,10 @@ def selector_selection(
     config = ClassifierConfig.from_dict({**(meta.get("classifier_config") or {}), **(classifier_fields or {})})
     seed = int(meta.get("seed", 0)) if seed is None else seed
     settings = RLSettings(classifier_config=config, device=device)
-    env = make_selection_env(dataset, spec.observation, seed, settings, **spec.env_kwargs)
+    env = spec.make_env(dataset, seed, settings)
     check_selector_fits(path, meta, spec.observation, env.observation_space.shape, config, dataset)
     model, normalizer = load_selector_model(path, meta_path, meta, spec, env, settings)
-    selection = selection_pass(env, keep_probability_function(model, normalizer), seed)
+    selection = spec.select_pass(env, model, normalizer, seed)
     selection.info.update(selector=str(path), observation=spec.observation)
     return selection, meta
 

@@ -3,6 +3,8 @@ benchmark run around them."""
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -10,16 +12,36 @@ from typing import Any
 from fer_select_env.models import ClassifierConfig
 from fer_select_env.models.classifier import LR_SCHEDULES, MONITORS
 
+SELECTION_RULES: tuple[str, ...] = ("class_budget", "policy")
+"""How an RL selector's keep probabilities become its selection (:attr:`RLSettings.selection_rule`)."""
+
+MAX_PASS_FACTOR = 5
+"""The most :meth:`RLSettings.scaled_passes` multiplies the passes by."""
+
 FINAL_VAL_LABELS: tuple[str, ...] = ("dataset", "ferplus")
 """What the final training may early-stop on (:attr:`BenchmarkSettings.final_val_labels`)."""
+
+FINAL_SAMPLE_WEIGHTS: tuple[str, ...] = ("none", "keep_probability")
+"""How the final training weights its images (:attr:`BenchmarkSettings.final_sample_weights`)."""
 
 
 @dataclass
 class RLSettings:
     """Budget and hyperparameters of the RL selectors (the benchmark's defaults).
 
-    :param episodes: passes over the training set in ``learn``
+    :param episodes: passes over the training set in ``learn`` (at least; see ``min_gradient_steps``)
     :param pretrain_episodes: REINFORCE passes against the fixed pre-trained classifier first (§3.3)
+    :param min_gradient_steps: the budget in gradient steps: where ``pretrain_episodes + episodes`` passes
+        give the selector fewer optimiser steps than this, both pass counts are scaled up by the same factor
+        until they give at least this many (:meth:`scaled_passes`). The default 400 is what the 20 passes give
+        REINFORCE on the 5,000-image synthetic default (20 minibatches of 256 a pass), so that data is
+        unchanged while 800 images get 100 passes instead of 20 (4 steps a pass). The passes grow at most
+        :data:`MAX_PASS_FACTOR` times, so a few dozen images are not passed over hundreds of times (a pass
+        costs a retraining whatever its size). ``None``: passes as given
+    :param selection_rule: how the trained selector's keep probabilities become the selection:
+        ``"class_budget"`` (default) ranks the images of each class by them and removes the share of the class's
+        estimated noise chosen on validation (:func:`agents.common.budget.choose_budget`); ``"policy"`` keeps
+        an image iff its keep probability is above 1/2 (the policy's own decision, the paper's)
     :param learning_rate: Adam learning rate of the selector
     :param reward_scaling: REINFORCE's ``reward_scaling`` (see :func:`agents.reinforce.reinforce.scale_sample_rewards`)
     :param ppo_learning_rate: PPO's learning rate
@@ -36,6 +58,8 @@ class RLSettings:
 
     episodes: int = 15
     pretrain_episodes: int = 5
+    min_gradient_steps: int | None = 400
+    selection_rule: str = "class_budget"
     learning_rate: float = 3e-4
     reward_scaling: str = "balanced"
     ppo_learning_rate: float = 3e-4
@@ -47,6 +71,41 @@ class RLSettings:
     progress_bar: bool = False
     verbose: int = 0
     extra_env_kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("episodes", "pretrain_episodes"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        if self.selection_rule not in SELECTION_RULES:
+            raise ValueError(f"selection_rule must be one of {SELECTION_RULES}, got {self.selection_rule!r}")
+        value = self.min_gradient_steps
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ValueError(f"min_gradient_steps must be a positive integer or None, got {value!r}")
+
+    def scaled_passes(self, steps_per_pass: int) -> tuple[int, int]:
+        """``(pre-training passes, learning passes)`` for an algorithm that takes ``steps_per_pass`` gradient
+        steps per pass over the training images (issue 13's budget rule).
+
+        With ``P = pretrain_episodes + episodes`` passes and ``s`` steps a pass, a budget of ``m =
+        min_gradient_steps`` needs ``T = max(P, ceil(m / s))`` passes; the pre-training passes are
+        ``round(pretrain_episodes · T / P)`` and the rest learn, with ``T`` at most ``MAX_PASS_FACTOR · P``.
+        So the share of pre-training stays the paper's, a large dataset keeps its passes, and a small one
+        (down to about 800 images for REINFORCE) gets as many optimiser steps as the default data does.
+        """
+        steps_per_pass = max(1, int(steps_per_pass))
+        passes = self.pretrain_episodes + self.episodes
+        if self.min_gradient_steps is None or passes == 0:
+            return self.pretrain_episodes, self.episodes
+        total = max(passes, min(MAX_PASS_FACTOR * passes, math.ceil(self.min_gradient_steps / steps_per_pass)))
+        pretrain = round(self.pretrain_episodes * total / passes)
+        return pretrain, total - pretrain
+
+    def scaled(self, steps_per_pass: int) -> RLSettings:
+        """A copy whose ``pretrain_episodes`` and ``episodes`` are :meth:`scaled_passes` (the budget applied,
+        so ``min_gradient_steps`` is ``None`` in the copy)."""
+        pretrain, episodes = self.scaled_passes(steps_per_pass)
+        return dataclasses.replace(self, pretrain_episodes=pretrain, episodes=episodes, min_gradient_steps=None)
 
 
 @dataclass
@@ -87,6 +146,12 @@ class BenchmarkSettings:
         validation loss kept the near-uniform first epoch (chance-level macro-F1) of a run whose later epochs
         were far more accurate but over-confident (``monitor`` of
         :meth:`~fer_select_env.models.EmotionClassifier.fit`)
+    :param final_sample_weights: ``"none"`` (default): the final classifier trains on the kept images, each
+        counting once. ``"keep_probability"``: it trains on every training image whose keep probability is
+        above 0, its cross-entropy weighted by that probability (``sample_weight`` of
+        :meth:`~fer_select_env.models.EmotionClassifier.fit`; how DVRL trains its final model). The filters'
+        keep probability is their 0/1 mask, so they train as with ``"none"``; ``kept`` still defines the kept
+        fraction and the removal metrics. See :func:`agents.experiment.benchmark.final_training`
     """
 
     rl: RLSettings = field(default_factory=RLSettings)
@@ -102,6 +167,7 @@ class BenchmarkSettings:
     final_val_labels: str = "dataset"
     final_ema_epochs: float | None = 1.0
     final_monitor: str = "val_accuracy"
+    final_sample_weights: str = "none"
 
     def __post_init__(self) -> None:
         for name in ("threads", "final_repeats"):
@@ -120,6 +186,10 @@ class BenchmarkSettings:
             raise ValueError(f"final_val_labels must be one of {FINAL_VAL_LABELS}, got {self.final_val_labels!r}")
         if self.final_monitor not in MONITORS:
             raise ValueError(f"final_monitor must be one of {MONITORS}, got {self.final_monitor!r}")
+        if self.final_sample_weights not in FINAL_SAMPLE_WEIGHTS:
+            raise ValueError(
+                f"final_sample_weights must be one of {FINAL_SAMPLE_WEIGHTS}, got {self.final_sample_weights!r}"
+            )
         if self.final_ema_epochs is not None and (
             isinstance(self.final_ema_epochs, bool)
             or not isinstance(self.final_ema_epochs, (int, float))
@@ -129,7 +199,7 @@ class BenchmarkSettings:
 
     def to_dict(self) -> dict[str, Any]:
         rl = {k: v for k, v in asdict(self.rl).items() if k not in ("classifier_config", "cache_dir")}
-        return {
+        out = {
             "rl": rl,
             "classifier_config": self.classifier_config.to_dict(),
             "final_max_epochs": self.final_max_epochs,
@@ -143,3 +213,9 @@ class BenchmarkSettings:
             "final_ema_epochs": self.final_ema_epochs,
             "final_monitor": self.final_monitor,
         }
+        # Recorded only when not the default: benchmark.reusable_agents reuses the runs of an existing
+        # results.json only when its meta.settings equal these, so a new key on every run would make every
+        # results file written before the option existed (trained unweighted) stale.
+        if self.final_sample_weights != "none":
+            out["final_sample_weights"] = self.final_sample_weights
+        return out

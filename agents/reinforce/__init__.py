@@ -1,4 +1,4 @@
-from agents.reinforce.policies import MlpPolicy, SelectorPolicy
+from agents.reinforce.policies import CategoricalMlpPolicy, CategoricalSelectorPolicy, MlpPolicy, SelectorPolicy
 from agents.reinforce.reinforce import REINFORCE
 
-__all__ = ["REINFORCE", "MlpPolicy", "SelectorPolicy"]
+__all__ = ["REINFORCE", "CategoricalMlpPolicy", "CategoricalSelectorPolicy", "MlpPolicy", "SelectorPolicy"]

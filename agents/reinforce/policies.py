@@ -1,4 +1,5 @@
-"""The paper's image selector (§3.1.3, §4.4.1): five fully connected layers, ReLU, a sigmoid keep-probability."""
+"""The paper's image selector (§3.1.3, §4.4.1): five fully connected layers, ReLU, a sigmoid keep-probability;
+and its categorical twin for envs with more than two actions (FERSelectRelabel-v0)."""
 
 from __future__ import annotations
 
@@ -44,8 +45,7 @@ class SelectorPolicy(BasePolicy):
         normalize_observations: bool = True,
         feature_dim: int | None = None,
     ) -> None:
-        if not isinstance(action_space, spaces.Discrete) or action_space.n != 2 or action_space.start != 0:
-            raise ValueError(f"SelectorPolicy needs a Discrete(2) action space, got {action_space}")
+        self._check_action_space(action_space)
         if not isinstance(observation_space, spaces.Box) or len(observation_space.shape) != 1:
             raise ValueError(f"SelectorPolicy needs a 1-D Box observation space, got {observation_space}")
         super().__init__(
@@ -62,7 +62,7 @@ class SelectorPolicy(BasePolicy):
         for hidden in self.net_arch:
             layers += [nn.Linear(width, hidden), activation_fn()]
             width = hidden
-        layers.append(nn.Linear(width, 1))
+        layers.append(nn.Linear(width, self._n_outputs(action_space)))
         self.net = nn.Sequential(*layers)
         self.normalize_observations = bool(normalize_observations)
         n_in = int(observation_space.shape[0])
@@ -73,6 +73,18 @@ class SelectorPolicy(BasePolicy):
         self.register_buffer("obs_var", th.ones(n_in))
         self.register_buffer("obs_count", th.zeros(()))
         self.optimizer = self.optimizer_class(self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)
+
+    @staticmethod
+    def _check_action_space(action_space: spaces.Space) -> None:
+        if not isinstance(action_space, spaces.Discrete) or action_space.n != 2 or action_space.start != 0:
+            raise ValueError(
+                f"SelectorPolicy needs a Discrete(2) action space, got {action_space}; for Discrete(n) with n > 2 "
+                "use policy='CategoricalMlpPolicy' (CategoricalSelectorPolicy)"
+            )
+
+    @staticmethod
+    def _n_outputs(action_space: spaces.Discrete) -> int:
+        return 1  # the keep logit
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()
@@ -119,6 +131,11 @@ class SelectorPolicy(BasePolicy):
         """``π(a=1 | s)`` (Eq. 1)."""
         return th.sigmoid(self.keep_logit(obs))
 
+    def action_probabilities(self, obs: th.Tensor) -> th.Tensor:
+        """``π(a | s)`` of every action, one row per observation: ``[1 − p, p]``."""
+        p = self.keep_probability(obs)
+        return th.stack([1.0 - p, p], dim=-1)
+
     def log_prob(self, obs: th.Tensor, actions: th.Tensor) -> th.Tensor:
         """``log π(a | s)`` of the given 0/1 actions (the binary cross-entropy form of Eq. 4)."""
         logit = self.keep_logit(obs)
@@ -140,4 +157,58 @@ class SelectorPolicy(BasePolicy):
         return th.bernoulli(p).long()
 
 
+class CategoricalSelectorPolicy(SelectorPolicy):
+    """``π(a | s) = softmax(DNN(s))_a`` over ``Discrete(n)``: the trunk, normalisation and arguments of
+    :class:`SelectorPolicy`, with n logits instead of one keep logit. Action 0 is "remove", so the keep
+    probability is ``1 − π(0 | s)`` (FERSelectRelabel-v0: 0 remove, 1 keep, 2 keep relabelled).
+
+    REINFORCE calls it ``"CategoricalMlpPolicy"``; ``"MlpPolicy"`` stays the Bernoulli selector of Discrete(2).
+    """
+
+    @staticmethod
+    def _check_action_space(action_space: spaces.Space) -> None:
+        if not isinstance(action_space, spaces.Discrete) or action_space.n < 2 or action_space.start != 0:
+            raise ValueError(
+                f"CategoricalSelectorPolicy needs a Discrete(n) action space with n >= 2 starting at 0, got "
+                f"{action_space}"
+            )
+
+    @staticmethod
+    def _n_outputs(action_space: spaces.Discrete) -> int:
+        return int(action_space.n)
+
+    def action_logits(self, obs: th.Tensor) -> th.Tensor:
+        """``DNN(F(s))``: one logit per action, one row per observation."""
+        return self.net(self.normalize(obs))
+
+    def action_probabilities(self, obs: th.Tensor) -> th.Tensor:
+        """``π(a | s)`` of every action, one row per observation."""
+        return th.softmax(self.action_logits(obs), dim=-1)
+
+    def keep_logit(self, obs: th.Tensor) -> th.Tensor:
+        """``log(1 − π(0|s)) − log π(0|s)``: the logit of keeping the image in any form."""
+        logits = self.action_logits(obs)
+        return th.logsumexp(logits[:, 1:], dim=-1) - logits[:, 0]
+
+    def keep_probability(self, obs: th.Tensor) -> th.Tensor:
+        """``1 − π(remove | s)``."""
+        return 1.0 - self.action_probabilities(obs)[:, 0]
+
+    def log_prob(self, obs: th.Tensor, actions: th.Tensor) -> th.Tensor:
+        """``log π(a | s)`` of the given actions."""
+        log_pi = th.log_softmax(self.action_logits(obs), dim=-1)
+        return log_pi.gather(-1, actions.long().reshape(-1, 1)).squeeze(-1)
+
+    def entropy(self, obs: th.Tensor) -> th.Tensor:
+        """Entropy of the categorical decision."""
+        return th.distributions.Categorical(logits=self.action_logits(obs)).entropy()
+
+    def _predict(self, observation: th.Tensor, deterministic: bool = False) -> th.Tensor:
+        logits = self.action_logits(observation)
+        if deterministic:
+            return logits.argmax(dim=-1)
+        return th.distributions.Categorical(logits=logits).sample()
+
+
 MlpPolicy = SelectorPolicy
+CategoricalMlpPolicy = CategoricalSelectorPolicy

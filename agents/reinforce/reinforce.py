@@ -15,7 +15,7 @@ from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedul
 from stable_baselines3.common.utils import obs_as_tensor, update_learning_rate
 
 from agents.common.callbacks import HISTORY_KEYS
-from agents.reinforce.policies import SelectorPolicy
+from agents.reinforce.policies import CategoricalSelectorPolicy, SelectorPolicy
 
 SelfREINFORCE = TypeVar("SelfREINFORCE", bound="REINFORCE")
 
@@ -29,6 +29,33 @@ def selection_advantages(sample_rewards: np.ndarray, actions: np.ndarray, keep_p
     is ``Σ_i R_i ∇p_i``, the exact gradient of the expected Eq. 3.
     """
     return (np.asarray(actions, np.float64) - np.asarray(keep_probs, np.float64)) * np.asarray(sample_rewards)
+
+
+def expected_action_advantages(
+    rewards_by_action: np.ndarray, actions: np.ndarray, action_probs: np.ndarray
+) -> np.ndarray:
+    """Per-decision advantages for a categorical selector from per-image rewards of every action.
+
+    With ``R_i(a)`` the reward decision i would earn with action a (FERSelectRelabel-v0's
+    ``info["sample_rewards_by_action"]``: 0 for remove, Eq. 2 under the given or the predicted label), the
+    advantage of the action taken is ``R_i(a_i) − Σ_a π(a|s_i) R_i(a)``: its reward minus its expected reward
+    under the policy, an action-independent baseline. The expected update is ``Σ_i Σ_a R_i(a) ∇π(a|s_i)``, the
+    exact gradient of the expected Eq. 3. With two actions and ``R_i = [0, R_i]`` it is
+    :func:`selection_advantages`' ``(a_i − p_i)·R_i``.
+
+    :param rewards_by_action: n×A
+    :param actions: n action indices
+    :param action_probs: n×A, ``π(a|s_i)``
+    """
+    r = np.asarray(rewards_by_action, np.float64)
+    probs = np.asarray(action_probs, np.float64)
+    actions = np.asarray(actions, np.int64)
+    if r.ndim != 2 or r.shape != probs.shape or actions.shape != (len(r),):
+        raise ValueError(
+            f"rewards_by_action {r.shape}, action_probs {probs.shape} and actions {actions.shape} must be n×A, "
+            "n×A and n"
+        )
+    return r[np.arange(len(r)), actions] - (probs * r).sum(axis=1)
 
 
 REWARD_SCALINGS: tuple[str, ...] = ("balanced", "sign", "std", "none")
@@ -65,6 +92,35 @@ def scale_sample_rewards(sample_rewards: np.ndarray, scaling: str) -> np.ndarray
     raise ValueError(f"reward_scaling must be one of {REWARD_SCALINGS}, got {scaling!r}")
 
 
+def scale_rewards_by_action(rewards_by_action: np.ndarray, scaling: str) -> np.ndarray:
+    """:func:`scale_sample_rewards` for per-action rewards ``R_i(a)`` (n×A), action 0 the reference (remove).
+
+    Each image's row is measured from its action-0 reward and multiplied by one positive factor: the one
+    :func:`scale_sample_rewards` gives the image's best keeping reward ``max_{a>0} R_i(a) − R_i(0)`` among the
+    episode's. The sign of that best reward says whether the image should be kept at all (in whichever form), so
+    ``"balanced"`` balances the images worth keeping against those worth removing as with two actions, and
+    the margin between keeping and relabelling an image is scaled with it. A positive factor per row, and a
+    shift of the row (to which the advantage is blind), keep every image's best action unchanged. With two
+    actions and ``R_i(0) = 0`` the result is exactly :func:`scale_sample_rewards` of ``R_i(1)``. A row whose
+    best keeping reward is exactly 0 gets factor 0 (with two actions such an image carries no gradient
+    either), except under ``"none"``, which returns the rows as they are.
+    """
+    r = np.asarray(rewards_by_action, dtype=np.float64)
+    if r.ndim != 2 or r.shape[1] < 2:
+        raise ValueError(f"rewards_by_action must be n×A with A >= 2 actions, got shape {r.shape}")
+    if scaling not in REWARD_SCALINGS:
+        raise ValueError(f"reward_scaling must be one of {REWARD_SCALINGS}, got {scaling!r}")
+    if scaling == "none" or r.size == 0:
+        return r.copy()
+    relative = r - r[:, :1]
+    best = relative[:, 1:].max(axis=1)
+    if scaling == "std":
+        return relative / (best.std() + 1e-8)
+    scaled = scale_sample_rewards(best, scaling)
+    factor = np.divide(scaled, best, out=np.zeros_like(best), where=best != 0)
+    return relative * factor[:, None]
+
+
 def reward_to_go(rewards: np.ndarray, gamma: float) -> np.ndarray:
     """``G_t = Σ_{k>=t} γ^{k-t} r_k`` for an env without per-image rewards."""
     out = np.zeros(len(rewards), dtype=np.float64)
@@ -84,19 +140,24 @@ class REINFORCE(BaseAlgorithm):
 
     Each finished episode gives one update. On FERSelect-v0 the terminal ``info["sample_rewards"]`` holds
     ``R_i`` for every decision; the advantage of decision i is ``(a_i − p_i) · R_i`` (see
-    :func:`selection_advantages`), with ``R_i`` rescaled by ``reward_scaling``. On other Discrete(2) envs
-    (no ``sample_rewards``) the advantage is the reward-to-go minus its episode mean. The update is
+    :func:`selection_advantages`), with ``R_i`` rescaled by ``reward_scaling``. With
+    ``policy="CategoricalMlpPolicy"`` it acts on ``Discrete(n)``; where the terminal info has
+    ``sample_rewards_by_action`` (FERSelectRelabel-v0) the advantage is ``R_i(a_i) − Σ_a π(a|s_i) R_i(a)``
+    (:func:`expected_action_advantages`, rows rescaled by :func:`scale_rewards_by_action`). On other envs
+    (no per-image rewards) the advantage is the reward-to-go minus its episode mean. The update is
     ``n_epochs`` passes over the episode in gradient-clipped minibatches. :meth:`pretrain` runs the
     paper's selector pre-training against the fixed classifier (§3.3).
 
-    :param policy: ``"MlpPolicy"`` (the paper's 5-layer selector) or a policy class
+    :param policy: ``"MlpPolicy"`` (the paper's 5-layer selector, Discrete(2)), ``"CategoricalMlpPolicy"``
+        (its softmax twin for Discrete(n)) or a policy class
     :param env: the environment (a Gymnasium env, a VecEnv, or an id string)
     :param learning_rate: Adam learning rate (constant or schedule)
     :param batch_size: minibatch size of the single pass over each finished episode
     :param gamma: discount for the reward-to-go fallback
     :param reward_scaling: how ``R_i`` is rescaled before weighting the log-probabilities:
-        ``"balanced"`` (default), ``"std"`` or ``"none"``; see :func:`scale_sample_rewards`. On envs without
-        per-image rewards, anything but ``"none"`` divides the centred reward-to-go by its std.
+        ``"balanced"`` (default), ``"std"`` or ``"none"``; see :func:`scale_sample_rewards`, and for per-action
+        rewards :func:`scale_rewards_by_action` (one factor per image, from its best keeping reward). On envs
+        without per-image rewards, anything but ``"none"`` divides the centred reward-to-go by its std.
     :param n_epochs: passes over each finished episode
     :param max_grad_norm: gradient clipping
     :param ent_coef: entropy bonus coefficient
@@ -109,7 +170,10 @@ class REINFORCE(BaseAlgorithm):
     :param _init_setup_model: build the network at construction
     """
 
-    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {"MlpPolicy": SelectorPolicy}
+    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {
+        "MlpPolicy": SelectorPolicy,
+        "CategoricalMlpPolicy": CategoricalSelectorPolicy,
+    }
     policy: SelectorPolicy
 
     def __init__(
@@ -195,7 +259,15 @@ class REINFORCE(BaseAlgorithm):
         with th.no_grad():
             keep_probs = self.policy.keep_probability(obs_t).cpu().numpy()
         sample_rewards = info.get("sample_rewards")
-        if sample_rewards is not None and len(sample_rewards) == len(actions):
+        by_action = info.get("sample_rewards_by_action")
+        n_actions = int(self.action_space.n)  # type: ignore[attr-defined]
+        action_probs = None
+        if by_action is not None and np.shape(by_action) == (len(actions), n_actions):
+            with th.no_grad():
+                action_probs = self.policy.action_probabilities(obs_t).cpu().numpy()
+            r = scale_rewards_by_action(by_action, self.reward_scaling)
+            adv = expected_action_advantages(r, actions, action_probs)
+        elif sample_rewards is not None and len(sample_rewards) == len(actions) and n_actions == 2:
             r = scale_sample_rewards(sample_rewards, self.reward_scaling)
             adv = selection_advantages(r, actions, keep_probs)
         else:
@@ -226,6 +298,9 @@ class REINFORCE(BaseAlgorithm):
             "train/learning_rate": float(learning_rate),
             "train/n_updates": self._n_updates,
         }
+        if action_probs is not None and n_actions > 2:
+            for a, p in enumerate(action_probs.mean(axis=0)):
+                stats[f"train/action_{a}_probability"] = float(p)
         # The same terminal-info keys as EpisodeHistory records for any SB3 algorithm (the removal scores only
         # where the dataset has noise ground truth); the episode reward is added by the caller.
         for key in HISTORY_KEYS[1:]:

@@ -58,7 +58,9 @@ def family_page(family: str) -> str:
         "|---|---|---|",
     ]
     lines += [f"| `{r.id}` | {_kwargs_text(dict(r.kwargs))} | {r.summary} |" for r in rows]
-    for entry_point in dict.fromkeys(r.entry_point for r in rows):
+    for i, entry_point in enumerate(dict.fromkeys(r.entry_point for r in rows)):
+        if i:  # a variant class of the family: a section of its own, headed by its ids
+            lines += ["", "## " + ", ".join(r.id for r in rows if r.entry_point == entry_point)]
         lines += ["", _docstring_markdown(_entry_class(entry_point))]
     return "\n".join(lines).rstrip() + "\n"
 

@@ -51,6 +51,12 @@ ENV_SPECS: tuple[EnvSpecRow, ...] = (
         summary="FERSelect-v0 whose state also carries the given label and the classifier's prediction",
         kwargs={"observation": "label_aware"},
     ),
+    EnvSpecRow(
+        id="FERSelectRelabel-v0",
+        family="select",
+        entry_point="fer_select_env.envs.select.relabel_env:FERSelectRelabelEnv",
+        summary="FERSelectLabelAware-v0 with a third action: keep the image relabelled to the classifier's prediction",
+    ),
 )
 """Every env id of the package, grouped by family."""
 

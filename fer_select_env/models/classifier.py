@@ -8,7 +8,9 @@ Two ways to train:
   fast default on CPUs: the environment retrains a head per selection instead of the whole CNN.
 
 Both minimise the cross-entropy of Eq. 5 with Adam and stop early on the *validation* split they are given,
-restoring the best-validation weights. The released code stops early on the test set; we never do.
+restoring the best-validation weights. The released code stops early on the test set; we never do. Both take
+an optional ``sample_weight`` per training image (a selector's keep probability, as DVRL trains its final
+model): the loss of a minibatch is then :func:`weighted_cross_entropy`.
 
 RNG discipline: the classifier lives in the same process as the RL agent, so every random operation of a
 call (weight init, shuffling, dropout) is derived from the call's ``seed`` and the global torch RNG is
@@ -73,6 +75,63 @@ def _batches(n: int, batch_size: int, perm: torch.Tensor) -> list[torch.Tensor]:
         chunks[-2] = torch.cat([chunks[-2], chunks[-1]])
         chunks.pop()
     return chunks
+
+
+def weighted_cross_entropy(
+    logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None
+) -> torch.Tensor:
+    """The minibatch loss: the mean cross-entropy, or with ``weight`` the weighted mean
+    ``sum_i w_i * CE_i / sum_i w_i``.
+
+    Why divide by the total weight of the batch rather than by its size (Keras's ``sample_weight``): the
+    gradient then keeps the scale of an unweighted step, so the learning rate means the same with weights as
+    without, and scaling every weight by a constant changes nothing. Weights only say which images of a batch
+    count more. The batch's weights must sum to more than zero (``fit`` drops zero-weight images first).
+    """
+    if weight is None:
+        return F.cross_entropy(logits, target)
+    losses = F.cross_entropy(logits, target, reduction="none")
+    return (weight * losses).sum() / weight.sum()
+
+
+def check_sample_weight(sample_weight: Any, n: int, name: str = "sample_weight") -> np.ndarray | None:
+    """Validate one non-negative finite weight per training image; float64 ``(n,)``, or ``None`` when
+    ``sample_weight`` is ``None`` or all its weights are equal (the weighted loss is then the unweighted one,
+    so training takes the unweighted path and is identical to it). Bad weights raise ``ValueError``."""
+    if sample_weight is None:
+        return None
+    w = np.asarray(sample_weight)
+    if w.dtype.kind not in "biuf":
+        raise ValueError(f"{name}: weights must be numbers, got dtype {w.dtype}")
+    w = w.astype(np.float64)
+    if w.ndim != 1 or len(w) != n:
+        raise ValueError(f"{name}: expected {n} weights (one per training image) in a 1-D array, got shape {w.shape}")
+    if not np.isfinite(w).all():
+        raise ValueError(f"{name}: weights must be finite, got {int((~np.isfinite(w)).sum())} NaN or inf")
+    if n and w.min() < 0:
+        raise ValueError(f"{name}: weights must be >= 0, got minimum {w.min()!r}")
+    if n and not w.max() > 0:
+        raise ValueError(f"{name}: every weight is 0, there is nothing to train on")
+    if n == 0 or (w == w[0]).all():
+        return None
+    return w
+
+
+def _drop_zero_weights(
+    xt: torch.Tensor, yt: torch.Tensor, w: np.ndarray | None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """The training tensors without the images of weight 0 (they contribute nothing to any loss), and the
+    remaining weights as float32; ``None`` when those are all equal (the unweighted path, see
+    :func:`check_sample_weight`)."""
+    if w is None:
+        return xt, yt, None
+    keep = w > 0
+    if not keep.all():
+        mask = torch.from_numpy(keep)
+        xt, yt, w = xt[mask], yt[mask], w[keep]
+    if (w == w[0]).all():
+        return xt, yt, None
+    return xt, yt, torch.from_numpy(w.astype(np.float32))
 
 
 def _as_tensor(arr: np.ndarray) -> torch.Tensor:
@@ -291,6 +350,7 @@ class EmotionClassifier:
         lr_schedule: Literal["constant", "cosine"] = "constant",
         ema_epochs: float | None = None,
         monitor: Literal["val_loss", "val_accuracy"] = "val_loss",
+        sample_weight: np.ndarray | None = None,
     ) -> FitReport:
         """Train the whole network with Adam on the cross-entropy of Eq. 5, early-stopping on ``(x_val, y_val)``.
 
@@ -307,6 +367,10 @@ class EmotionClassifier:
         released code's), or the validation accuracy with the loss breaking ties. On a few hundred noisy labels
         the loss of a network that learned something can stay above that of the near-uniform first epoch
         (ln K) because it is over-confident, and the loss would keep a chance-level classifier.
+        ``sample_weight`` (one non-negative finite number per training image, not all 0) weights each image's
+        cross-entropy in its minibatch (:func:`weighted_cross_entropy`); images of weight 0 are dropped before
+        training (``n_train`` counts the others), and ``None`` or equal weights train exactly as unweighted.
+        Validation stays unweighted.
         """
         if monitor not in MONITORS:
             raise ValueError(f"monitor must be one of {MONITORS}, got {monitor!r}")
@@ -318,6 +382,7 @@ class EmotionClassifier:
             raise ValueError(f"strategy must be 'scratch' or 'finetune', got {strategy!r}")
         xt = self._check_images(x, "x")
         yt = self._check_labels(y, len(xt), "y")
+        xt, yt, wt = _drop_zero_weights(xt, yt, check_sample_weight(sample_weight, len(xt)))
         xv = self._check_images(x_val, "x_val")
         yv = self._check_labels(y_val, len(xv), "y_val")
         cfg = self.config
@@ -332,6 +397,7 @@ class EmotionClassifier:
                 xv=xv,
                 yv=yv,
                 gen=gen,
+                wt=wt,
                 lr=cfg.lr,
                 batch_size=cfg.batch_size,
                 max_epochs=cfg.max_epochs if max_epochs is None else max_epochs,
@@ -359,17 +425,20 @@ class EmotionClassifier:
         init: Literal["random", "current"] = "random",
         max_epochs: int | None = None,
         progress: bool = False,
+        sample_weight: np.ndarray | None = None,
     ) -> FitReport:
         """Train only the dense head (dense1 + dense2) on cached conv features, early-stopping on ``z_val``.
 
         The conv trunk is frozen, so this is the CPU-friendly stand-in for Algorithm 1 line 13. ``init``
         chooses a fresh head (``"random"``, seeded) or continuing from the current one (``"current"``).
-        Dropout is applied as configured. With no training samples nothing changes.
+        Dropout is applied as configured. With no training samples nothing changes. ``sample_weight`` as in
+        :meth:`fit`.
         """
         if init not in ("random", "current"):
             raise ValueError(f"init must be 'random' or 'current', got {init!r}")
         zt = self._check_features(z, "z")
         yt = self._check_labels(y, len(zt), "y")
+        zt, yt, wt = _drop_zero_weights(zt, yt, check_sample_weight(sample_weight, len(zt)))
         zv = self._check_features(z_val, "z_val")
         yv = self._check_labels(y_val, len(zv), "y_val")
         cfg = self.config
@@ -385,6 +454,7 @@ class EmotionClassifier:
                 xv=zv,
                 yv=yv,
                 gen=gen,
+                wt=wt,
                 lr=cfg.head_lr,
                 batch_size=cfg.head_batch_size,
                 max_epochs=cfg.head_max_epochs if max_epochs is None else max_epochs,
@@ -413,8 +483,10 @@ class EmotionClassifier:
         gen: torch.Generator,
         batch_size: int,
         after_step: Callable[[], None] | None = None,
+        wt: torch.Tensor | None = None,
     ) -> None:
-        """One pass over shuffled minibatches minimising the cross-entropy of Eq. 5."""
+        """One pass over shuffled minibatches minimising the cross-entropy of Eq. 5, weighted by ``wt`` (one
+        positive weight per training sample, on the device) when given (:func:`weighted_cross_entropy`)."""
         n = len(xt)
         self.model.train()
         if n == 1:
@@ -425,7 +497,7 @@ class EmotionClassifier:
                     m.eval()
         perm = torch.randperm(n, generator=gen).to(self.device)
         for idx in _batches(n, batch_size, perm):
-            loss = F.cross_entropy(forward(xt[idx]), yt[idx])
+            loss = weighted_cross_entropy(forward(xt[idx]), yt[idx], None if wt is None else wt[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -465,8 +537,10 @@ class EmotionClassifier:
         lr_schedule: str = "constant",
         ema_epochs: float | None = None,
         monitor: str = "val_loss",
+        wt: torch.Tensor | None = None,
     ) -> FitReport:
-        """Shared loop: shuffled minibatches, Adam, early stopping on validation loss, best weights restored."""
+        """Shared loop: shuffled minibatches, Adam, early stopping on validation loss, best weights restored.
+        ``wt``: positive per-sample loss weights (``None``: unweighted), see :func:`weighted_cross_entropy`."""
         t0 = time.perf_counter()
         n = len(xt)
         nan = float("nan")
@@ -481,6 +555,7 @@ class EmotionClassifier:
         # The training data stays uint8 (images) on its device and is scaled per batch, so large sets fit.
         xt_dev = xt.to(self.device)
         yt_dev = yt.to(self.device)
+        wt_dev = None if wt is None else wt.to(self.device)
         xv_dev = xv.to(self.device)
         best_loss, best_acc, best_epoch, best_state = math.inf, nan, 0, None
         epochs_run, stale, stopped_early = 0, 0, False
@@ -497,7 +572,7 @@ class EmotionClassifier:
                 if lr_schedule == "cosine":
                     for group in opt.param_groups:
                         group["lr"] = lr * 0.5 * (1.0 + math.cos(math.pi * (epoch - 1) / max_epochs))
-                self._train_epoch(forward, opt, xt_dev, yt_dev, gen, batch_size, after_step)
+                self._train_epoch(forward, opt, xt_dev, yt_dev, gen, batch_size, after_step, wt_dev)
                 epochs_run = epoch
                 # With weight averaging the average is validated and kept; training goes on from the live weights.
                 candidate = (

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from agents.experiment.registry import agent_specs
-from agents.experiment.settings import RLSettings
+from agents.experiment.settings import MAX_PASS_FACTOR, SELECTION_RULES, RLSettings
 from fer_select_env.data.dataset import FERDataset
 from fer_select_env.data.npz import npz_members
 from fer_select_env.data.resolve import DEFAULT_SCENARIO, load_or_make_synthetic
@@ -99,6 +99,33 @@ def add_budget_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"REINFORCE passes with the classifier frozen, first; PPO runs them as extra passes "
         f"(default {defaults.pretrain_episodes})",
     )
+    parser.add_argument(
+        "--min-gradient-steps",
+        type=int,
+        default=defaults.min_gradient_steps,
+        metavar="N",
+        help="the budget in selector gradient steps: where the passes give fewer, both pass counts grow by the "
+        f"same factor (at most {MAX_PASS_FACTOR}x) until they give N; 0: the passes as given "
+        f"(default {defaults.min_gradient_steps})",
+    )
+    parser.add_argument(
+        "--rl-selection",
+        choices=SELECTION_RULES,
+        default=defaults.selection_rule,
+        help="how the trained policy's keep probabilities become the selection: class_budget ranks each class "
+        "by them and removes the share of its estimated noise chosen on validation; policy keeps an image iff "
+        f"its keep probability is above 1/2 (default {defaults.selection_rule})",
+    )
+
+
+def budget_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The :class:`RLSettings` fields of :func:`add_budget_arguments`' flags."""
+    return {
+        "episodes": args.episodes,
+        "pretrain_episodes": args.pretrain_episodes,
+        "min_gradient_steps": args.min_gradient_steps or None,
+        "selection_rule": args.rl_selection,
+    }
 
 
 def add_device_argument(parser: argparse.ArgumentParser) -> None:
@@ -210,8 +237,7 @@ def check_non_negative(args: argparse.Namespace, *flags: str) -> None:
 def rl_settings(args: argparse.Namespace, config: ClassifierConfig, **kwargs: Any) -> RLSettings:
     """The RL budget of ``--episodes``/``--pretrain-episodes`` on ``--device`` with ``config``."""
     return RLSettings(
-        episodes=args.episodes,
-        pretrain_episodes=args.pretrain_episodes,
+        **budget_settings(args),
         classifier_config=config,
         device=args.device,
         **kwargs,

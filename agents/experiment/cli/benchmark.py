@@ -17,6 +17,7 @@ from agents.experiment.cli.args import (
     add_data_arguments,
     add_device_argument,
     agents_epilog,
+    budget_settings,
     check_non_negative,
     check_output_dir,
     check_output_file,
@@ -27,7 +28,7 @@ from agents.experiment.cli.args import (
     load_dataset,
 )
 from agents.experiment.registry import agent_names, check_agent_names
-from agents.experiment.settings import FINAL_VAL_LABELS, BenchmarkSettings, RLSettings
+from agents.experiment.settings import FINAL_SAMPLE_WEIGHTS, FINAL_VAL_LABELS, BenchmarkSettings, RLSettings
 from agents.experiment.suite_runner import format_suite_tables, run_suite
 from agents.experiment.suites import get_suite, suite_ids
 from fer_select_env.models.classifier import MONITORS
@@ -102,6 +103,14 @@ def add_benchmark_arguments(parser: argparse.ArgumentParser) -> None:
         f"(default {defaults.final_monitor}; the loss breaks ties)",
     )
     parser.add_argument(
+        "--final-sample-weights",
+        default=defaults.final_sample_weights,
+        choices=FINAL_SAMPLE_WEIGHTS,
+        help="none: the final training trains on the kept images; keep_probability: on every image with a keep "
+        "probability above 0, each weighted by it, as DVRL does (filters: their 0/1 mask; "
+        f"default {defaults.final_sample_weights})",
+    )
+    parser.add_argument(
         "--final-val-labels",
         default=defaults.final_val_labels,
         choices=FINAL_VAL_LABELS,
@@ -160,7 +169,7 @@ def run_benchmark_command(args: argparse.Namespace, prog: str) -> int:
     """Run a parsed benchmark command line; returns the exit status (errors are one line on stderr)."""
     try:
         agents = check_agent_names(args.agents.split(","))
-        check_non_negative(args, "episodes", "pretrain_episodes", "n_train")
+        check_non_negative(args, "episodes", "pretrain_episodes", "min_gradient_steps", "n_train")
         if args.final_min_steps is not None and args.final_min_steps < 0:
             raise UsageError("--final-min-steps must be >= 0")
         if args.final_ema_epochs is not None and not args.final_ema_epochs >= 0:
@@ -182,8 +191,7 @@ def run_benchmark_command(args: argparse.Namespace, prog: str) -> int:
         return fail(prog, exc)
     settings = BenchmarkSettings(
         rl=RLSettings(
-            episodes=args.episodes,
-            pretrain_episodes=args.pretrain_episodes,
+            **budget_settings(args),
             tensorboard_log=args.tensorboard_log,
             progress_bar=args.progress,
         ),
@@ -197,6 +205,7 @@ def run_benchmark_command(args: argparse.Namespace, prog: str) -> int:
         final_min_steps=args.final_min_steps or None,
         final_ema_epochs=args.final_ema_epochs or None,
         final_monitor=args.final_monitor,
+        final_sample_weights=args.final_sample_weights,
     )
     started = time.perf_counter()
 

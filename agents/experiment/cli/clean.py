@@ -4,6 +4,7 @@ write what it keeps."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 import warnings
 from pathlib import Path
@@ -20,6 +21,7 @@ from agents.experiment.cli.args import (
     add_data_arguments,
     add_device_argument,
     agents_epilog,
+    budget_settings,
     check_non_negative,
     check_output_dir,
     classifier_config,
@@ -50,13 +52,20 @@ CLEAN_EPILOG = """\
 outputs in --out DIR:
   kept.csv       index,keep_probability,sample_reward,label of every kept image
   all.csv        the same columns plus kept (0/1) for every training image
-  kept.npz       the dataset with its train split restricted to the kept images (FERDataset npz format)
+  kept.npz       the dataset with its train split restricted to the kept images (FERDataset npz format),
+                 and each kept image's keep_probability as the train extra sample_weight (extra__sample_weight)
   summary.json   kept fraction, removal scores against noise_train when the dataset has it, history, and
                  classifier_check: the pre-trained classifier's validation accuracy against chance (a
                  ClassifierNearChanceWarning is printed when it is near chance)
 
 keep_probability doubles as a soft sample weight; sample_reward (R_i, Eq. 2) is empty for selectors
 without one.
+
+a selector that relabels (reinforce_relabel, ferplus_relabel) adds the columns relabelled (1 where the
+image trains on another label than its given one) and new_label (the label it trains on) after label, in
+both CSVs; kept.npz then holds the new labels as y_train and the given ones as the train extra y_train_given
+(extra__y_train_given; an input that has it already keeps it: the labels before any relabelling), and
+summary.json counts them (n_relabelled).
 
 examples:
   fer-select clean --data faces.npz --agent cleanlab --out cleaned/
@@ -107,7 +116,7 @@ def cmd_clean(args: argparse.Namespace) -> int:
         raise UsageError(f"give --agent (one of {', '.join(agent_names())}) or --selector")
     if args.agent is not None:
         get_agent(args.agent)
-    check_non_negative(args, "episodes", "pretrain_episodes", "n_train")
+    check_non_negative(args, "episodes", "pretrain_episodes", "min_gradient_steps", "n_train")
     check_output_dir("--out", args.out)  # before any work
     if args.selector is not None:
         _, meta_path = selector_paths(args.selector)
@@ -137,9 +146,26 @@ def cmd_clean(args: argparse.Namespace) -> int:
     if not selection.kept.any():
         npz.unlink(missing_ok=True)  # never leave an older run's subset next to this run's CSVs
         raise NothingKept(f"the selection keeps no training image: wrote {out / 'all.csv'} but no kept.npz")
-    dataset.train_subset(selection.kept).to_npz(npz)
+    subset = relabelled_train_subset(dataset, selection)
+    # The soft weights travel with the subset (FERDataset.from_npz(...).extras["sample_weight"]); 1.0 throughout
+    # for the filters. An input extra of that name (a cleaned file cleaned again) is replaced.
+    subset.extras["sample_weight"] = selection.keep_probability[selection.kept]
+    subset.to_npz(npz)
     print(f"wrote {out / 'kept.csv'}, {out / 'all.csv'}, {npz} and {out / 'summary.json'}")
     return 0
+
+
+def relabelled_train_subset(dataset: FERDataset, selection: Selection) -> FERDataset:
+    """``dataset`` with its train split restricted to the kept images and, for a selection with
+    ``train_labels``, trained on those labels: they become ``y_train``, and the given labels the train extra
+    ``y_train_given``, so nothing is lost. An input that has ``y_train_given`` already (a relabelled file
+    cleaned again) keeps it: it holds the labels before any relabelling."""
+    subset = dataset.train_subset(selection.kept)
+    if selection.train_labels is None:
+        return subset
+    extras = dict(subset.extras)
+    extras.setdefault("y_train_given", subset.y_train)
+    return dataclasses.replace(subset, y_train=selection.train_labels[selection.kept], extras=extras)
 
 
 def _warn_near_chance(check: ChanceCheck | None, agent: str) -> None:
@@ -170,11 +196,19 @@ def _selection(
             flush=True,
         )
     settings = BenchmarkSettings(
-        rl=RLSettings(episodes=args.episodes, pretrain_episodes=args.pretrain_episodes, progress_bar=args.progress),
+        rl=RLSettings(**budget_settings(args), progress_bar=args.progress),
         classifier_config=config,
         device=args.device,
     )
     return select(agent, dataset, seed, settings), agent, seed, config
+
+
+def _relabel_counts(selection: Selection, dataset: FERDataset) -> dict[str, int]:
+    """``n_relabelled``: the kept images that train on another label than their given one (only for a
+    selection that relabels)."""
+    if selection.train_labels is None:
+        return {}
+    return {"n_relabelled": int((selection.kept & (selection.train_labels != dataset.y_train)).sum())}
 
 
 def clean_summary(
@@ -196,6 +230,7 @@ def clean_summary(
         "n_train": len(selection.kept),
         "n_kept": int(selection.kept.sum()),
         "kept_fraction": selection.kept_fraction,
+        **_relabel_counts(selection, dataset),
         "selection_seconds": seconds,
         "history": selection.history,
         "info": selection.info,

@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agents.common.inference import keep_probability_function
 from agents.experiment.checkpoint import MANIFEST, read_checkpoint, train_resumable
 from agents.experiment.cli.args import (
     EXIT_INTERRUPTED,
@@ -28,7 +27,6 @@ from agents.experiment.cli.args import (
 )
 from agents.experiment.registry import agent_names, get_agent, get_training
 from agents.experiment.report import reference_report, selection_csv, summary_line, write_json, write_text
-from agents.experiment.rl_selection import selection_pass
 from agents.experiment.selector_io import selector_meta, write_selector
 from agents.experiment.settings import RLSettings
 from fer_select_env.data.dataset import FERDataset
@@ -106,6 +104,7 @@ def train_identity(args: argparse.Namespace, config: ClassifierConfig, dataset: 
         "agent": args.agent,
         "seed": int(args.seed),
         "pretrain_episodes": int(args.pretrain_episodes),
+        "min_gradient_steps": args.min_gradient_steps or None,
         "classifier_config": config.to_dict(),
         "dataset_fingerprint": dataset.fingerprint(),
         "learning_rate": settings.learning_rate,
@@ -141,7 +140,7 @@ def check_resumable(manifest: dict[str, Any], identity: dict[str, Any], where: P
 def cmd_train(args: argparse.Namespace) -> int:
     """``fer-select train``: train an RL selector with a checkpoint after every pass; see docs/cli.md."""
     check_trainable(args.agent)
-    check_non_negative(args, "episodes", "pretrain_episodes", "n_train")
+    check_non_negative(args, "episodes", "pretrain_episodes", "min_gradient_steps", "n_train")
     if args.stop_after_episodes is not None and args.stop_after_episodes < 0:
         raise UsageError("--stop-after-episodes must be >= 0")
     check_output_dir("--out", args.out)  # before any work
@@ -175,9 +174,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     if checkpoint is not None:
         print(f"resuming {args.agent} from {ckpt_dir} after {done_text(checkpoint.manifest)}")
     else:
+        passes = get_training(args.agent).effective_settings(settings, n)
+        scaled = (passes.pretrain_episodes, passes.episodes) != (args.pretrain_episodes, args.episodes)
         print(
-            f"training {args.agent} on {name} ({n} images): {args.pretrain_episodes} pre-training + "
-            f"{args.episodes} passes, seed {args.seed}; checkpoints in {ckpt_dir}",
+            f"training {args.agent} on {name} ({n} images): {passes.pretrain_episodes} pre-training + "
+            f"{passes.episodes} passes"
+            + (f" (scaled from {args.pretrain_episodes} + {args.episodes} by --min-gradient-steps)" if scaled else "")
+            + f", seed {args.seed}; checkpoints in {ckpt_dir}",
             flush=True,
         )
     started = time.perf_counter()
@@ -220,7 +223,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     )
     write_selector(run.model, meta, out / "selector.zip", run.vec_normalize)
     write_json(out / "history.json", run.history)
-    selection = selection_pass(run.env, keep_probability_function(run.model, run.vec_normalize), args.seed)
+    selection = get_training(args.agent).select_pass(run.env, run.model, run.vec_normalize, args.seed, settings)
     selection.history = run.history
     write_text(out / "selection.csv", selection_csv(selection, dataset, only_kept=False))
     print(summary_line(selection, reference_report(selection, dataset)))

@@ -456,6 +456,12 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
                 f"env state was saved under observation={mode!r}, but this env has observation="
                 f"{self.observation_mode!r}; build the env with the same arguments as the one that saved it"
             )
+        n_actions = state.get("n_actions", 2)  # states written before the relabel variant: keep/remove
+        if n_actions != self.action_space.n:
+            raise ValueError(
+                f"env state was saved by an env with {n_actions!r} actions, but this env has "
+                f"{self.action_space}: a FERSelect-v0 state does not load into FERSelectRelabel-v0 nor back"
+            )
         k, n_train = self.num_classes, len(self.dataset.y_train)
         expected = [(state, "probs_train", (n_train, k))]
         if isinstance(episode, dict):
@@ -564,7 +570,7 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
             self.classifier.set_head_state(self._pretrained_head())
         self.classifier.fit_head(
             self._conv_train[train_idx],
-            self.dataset.y_train[train_idx],
+            self._training_labels()[train_idx],
             self._conv_val,
             self.dataset.y_val,
             seed=seed,
@@ -590,7 +596,8 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
         model = self.classifier.clone()
         model.load_state_dict(start_state)
         ds = self.dataset
-        model.fit(ds.x_train[train_idx], ds.y_train[train_idx], ds.x_val, ds.y_val, seed=seed, strategy=self.retrain)
+        y = self._training_labels()
+        model.fit(ds.x_train[train_idx], y[train_idx], ds.x_val, ds.y_val, seed=seed, strategy=self.retrain)
         return model.predict_proba(x_predict)
 
     def _train_main(self, kept_idx: np.ndarray, seed: int) -> None:
@@ -600,7 +607,12 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
             self._fit_head(kept_idx, seed)
         else:
             self.classifier.fit(
-                ds.x_train[kept_idx], ds.y_train[kept_idx], ds.x_val, ds.y_val, seed=seed, strategy=self.retrain
+                ds.x_train[kept_idx],
+                self._training_labels()[kept_idx],
+                ds.x_val,
+                ds.y_val,
+                seed=seed,
+                strategy=self.retrain,
             )
             self._refresh_conv_features()
         self._refresh_head_outputs()
@@ -658,21 +670,19 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
         if self._done:
             logger.warn("step() called after the pass ended (terminated=True); call reset() to start a new episode.")
             return self._observe(len(self._order) - 1), 0.0, True, False, {}
-        # Exactly what Discrete(2).contains accepts: never int(action), which would read 0.9 as 0 and "1" as 1.
+        # Exactly what the action space's contains accepts: never int(action), which would read 0.9 as 0 and
+        # "1" as 1.
         if not self.action_space.contains(action):
             raise ValueError(
-                f"action must be 0 (remove) or 1 (keep), got {action!r} ({type(action).__name__}); accepted are "
-                "what Discrete(2).contains accepts: a Python int or bool, or a numpy integer scalar or 0-d integer "
-                "array that casts safely to int64 (floats, strings and arrays with a shape are refused)"
+                f"action must be {self._ACTIONS_TEXT}, got {action!r} ({type(action).__name__}); accepted are "
+                f"what {self.action_space}.contains accepts: a Python int or bool, or a numpy integer scalar or 0-d "
+                "integer array that casts safely to int64 (floats, strings and arrays with a shape are refused)"
             )
         a = int(action)
 
         t = self._t
-        if a == 1:
-            self._kept[t] = True
-            self._kept_sum += self._episode_features[t]
-            self._n_kept += 1
-        reward = per_step_reward(a, self._step_rewards[t]) if self.reward_mode == "per_step" else 0.0
+        self._apply_action(t, a)
+        reward = self._per_step_reward(t, a) if self.reward_mode == "per_step" else 0.0
         self._t = t + 1
         if self._t < len(self._order):
             return self._observe(self._t), reward, False, False, {"sample_index": int(self._order[self._t])}
@@ -685,13 +695,35 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
             info.pop("_episode_reward")
         return self._observe(t), float(reward), True, False, info
 
+    # Hooks of the step and of the retraining, overridden by variants with more actions (relabel_env.py).
+    _ACTIONS_TEXT = "0 (remove) or 1 (keep)"
+    """The actions, as the error for an invalid one names them."""
+
+    def _apply_action(self, t: int, a: int) -> None:
+        """Record decision ``a`` on step ``t`` of the pass."""
+        if a == 1:
+            self._keep(t)
+
+    def _keep(self, t: int) -> None:
+        self._kept[t] = True
+        self._kept_sum += self._episode_features[t]
+        self._n_kept += 1
+
+    def _per_step_reward(self, t: int, a: int) -> float:
+        """The ``per_step`` reward of decision ``a`` on step ``t``."""
+        return per_step_reward(a, self._step_rewards[t])
+
+    def _training_labels(self) -> np.ndarray:
+        """The label of every training image that retraining fits and Eq. 2 scores: the given ones here."""
+        return self.dataset.y_train
+
     def _finish_episode(self) -> dict[str, Any]:
         """Algorithm 1, lines 13-14: retrain on the kept images, then score every image of the episode."""
         assert self.classifier is not None and self._order is not None
         started = time.perf_counter()
         ds, order, kept = self.dataset, self._order, self._kept
         kept_idx = order[kept]
-        y = ds.y_train[order]
+        y = self._training_labels()[order]
         seeds = self.np_random.integers(0, 2**31 - 1, size=3)
         fold_rng = np.random.default_rng(int(seeds[0]))
         previous_f1 = self._val_metrics["val_macro_f1"]
@@ -797,6 +829,7 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
             "format": _STATE_FORMAT,
             "dataset_fingerprint": self.dataset.fingerprint(),
             "observation": self.observation_mode,
+            "n_actions": int(self.action_space.n),
             "classifier": self.classifier.state_dict(),
             "pretrained_classifier": self._pretrained_state,
             "probs_train": self._probs_train.copy(),

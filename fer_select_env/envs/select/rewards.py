@@ -71,6 +71,23 @@ def eq2_sample_rewards(probs: np.ndarray, labels: np.ndarray, baseline: str) -> 
     return (label_probs - eq2_baseline(probs, labels, baseline)).astype(np.float32)
 
 
+def eq2_candidate_rewards(probs: np.ndarray, labels: np.ndarray, candidates: np.ndarray, baseline: str) -> np.ndarray:
+    """Eq. 2's ``R_i`` had image i carried ``candidates[i]`` instead of ``labels[i]``: ``P(c_i|x_i) − b(c_i)``.
+
+    The baseline is that of the episode as it is (its images with ``labels``): ``class_prior``, ``uniform``
+    and ``none`` depend only on the candidate's class, while ``mean`` is the episode's mean over ``labels``.
+    So ``eq2_candidate_rewards(p, y, y, b) == eq2_sample_rewards(p, y, b)``, and a counterfactual reward
+    never moves the baseline of the other images (what FERSelectRelabel-v0's per-action rewards need).
+    """
+    probs = np.asarray(probs, dtype=np.float64)
+    candidates = np.asarray(candidates, dtype=np.int64)
+    if baseline == "mean":
+        b = eq2_baseline(probs, labels, baseline)
+    else:
+        b = eq2_baseline(probs, candidates, baseline)
+    return (label_probabilities(probs, candidates) - b).astype(np.float32)
+
+
 def eq3_episode_reward(sample_rewards: np.ndarray, kept: np.ndarray) -> float:
     """Eq. 3: ``Reward = Σ_{i in B} R_i`` over the retained set B."""
     return float(np.sum(np.asarray(sample_rewards, dtype=np.float64)[np.asarray(kept, dtype=bool)]))
