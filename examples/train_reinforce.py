@@ -6,10 +6,13 @@
 Steps (Li & Xu 2020, Algorithm 1 and §3.3):
 1. the env pre-trains the embedded classifier on the noisy training set (cached on disk);
 2. the selector is pre-trained against that fixed classifier (``model.pretrain``);
-3. REINFORCE learns from the per-image rewards R_i (Eq. 2) of every pass;
-4. one deterministic pass gives the keep probability of every image;
-5. a fresh classifier is trained on the kept images and on all images (same protocol, early stopping on
-   val) and both are evaluated once on test.
+3. REINFORCE learns from the per-image rewards R_i (Eq. 2) of every pass; the passes grow on small data so
+   that the selector gets at least 400 gradient steps (``RLSettings.scaled_passes``);
+4. one deterministic pass gives the keep probability of every image: the policy's own selection keeps it
+   when above 1/2, the class budget (the benchmark's default) ranks each class by it and removes the share
+   of the class's estimated noise chosen on validation;
+5. a fresh classifier is trained on all images and on both selections (same protocol, early stopping on
+   val), each evaluated once on test.
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ from agents import REINFORCE
 from agents.common import EpisodeHistory, keep_probability_function
 from agents.experiment.benchmark import BenchmarkSettings, final_training, write_run_plots
 from agents.experiment.cli.args import UsageError, check_input_file, check_output_dir, check_output_file
-from agents.experiment.rl_selection import selection_pass
+from agents.experiment.rl_selection import apply_selection_rule, reinforce_steps_per_pass, selection_pass
+from agents.experiment.settings import RLSettings
 from fer_select_env.envs.select.metrics import removal_scores
 from fer_select_env.envs.select.plots import plot_confusion_matrices
 
@@ -38,6 +42,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--observation", default="label_aware", choices=["label_aware", "paper"])
     parser.add_argument("--episodes", type=int, default=15, help="REINFORCE passes (default 15)")
     parser.add_argument("--pretrain-episodes", type=int, default=5, help="passes with the classifier frozen")
+    parser.add_argument(
+        "--min-gradient-steps",
+        type=int,
+        default=400,
+        help="the passes grow (at most 5x) until the selector gets this many gradient steps; 0: as given",
+    )
     parser.add_argument("--learning-rate", type=float, default=3e-4)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tensorboard-log", default="runs", help="TensorBoard directory (default: runs)")
@@ -73,20 +83,29 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
         tensorboard_log=args.tensorboard_log,
     )
-    print(f"pre-training the selector for {args.pretrain_episodes} passes against the fixed classifier ...")
-    model.pretrain(args.pretrain_episodes, progress_bar=args.progress)
     n_images = env.unwrapped.episode_size
-    print(f"training REINFORCE for {args.episodes} passes of {n_images} images ...")
+    budget = RLSettings(
+        episodes=args.episodes,
+        pretrain_episodes=args.pretrain_episodes,
+        min_gradient_steps=args.min_gradient_steps or None,
+    )
+    pretrain, episodes = budget.scaled_passes(reinforce_steps_per_pass(n_images))  # at least 400 steps
+    print(f"pre-training the selector for {pretrain} passes against the fixed classifier ...")
+    model.pretrain(pretrain, progress_bar=args.progress)
+    print(f"training REINFORCE for {episodes} passes of {n_images} images ...")
     history = EpisodeHistory()
-    model.learn(args.episodes * n_images, callback=history, progress_bar=args.progress)
+    model.learn(episodes * n_images, callback=history, progress_bar=args.progress)
     model.save(args.save)
 
     selection = selection_pass(env.unwrapped, keep_probability_function(model), args.seed)
+    policy_kept = selection.kept.copy()
+    selection = apply_selection_rule(env.unwrapped, selection, args.seed, budget, "reinforce")
     dataset = env.unwrapped.dataset
     settings = BenchmarkSettings()
     print("training the final classifier on all images and on the kept images (early stopping on val) ...")
     rows, confusion = [], []
-    for name, kept in (("keep_all", np.ones_like(selection.kept)), ("reinforce", selection.kept)):
+    candidates = (("keep_all", np.ones_like(policy_kept)), ("policy", policy_kept), ("reinforce", selection.kept))
+    for name, kept in candidates:
         _, test = final_training(dataset, kept, args.seed, settings, progress=args.progress)
         removal = removal_scores(kept, dataset.noise_train != 0) if dataset.noise_train is not None else {}
         rows.append((name, test["macro_f1"], float(kept.mean()), removal.get("removal_f1")))
@@ -96,13 +115,21 @@ def main(argv: list[str] | None = None) -> int:
     plots = Path(args.plots)
     write_run_plots(plots, "reinforce", dataset, selection)
     plot_confusion_matrices(
-        *confusion, dataset.class_labels, plots / "confusion_before_after.png", titles=("keep_all", "reinforce")
+        confusion[0],
+        confusion[2],
+        dataset.class_labels,
+        plots / "confusion_before_after.png",
+        titles=("keep_all", "reinforce"),
     )
 
     print(f"\n{'selection':<10} {'test macro-F1':>13} {'kept':>6} {'removal F1':>10}")
     for name, f1, kept_fraction, rem_f1 in rows:
         rem = "n/a" if rem_f1 is None else f"{rem_f1:.3f}"
         print(f"{name:<10} {f1:>13.3f} {kept_fraction:>6.3f} {rem:>10}")
+    print(
+        f"(policy: keep iff p > 1/2; reinforce: class budget {selection.info['budget_fraction']} of the estimated "
+        "noise, chosen on validation)"
+    )
     print(f"\nselector saved to {args.save}; pictures in {args.plots}/")
     print(f"TensorBoard logs in {args.tensorboard_log}/ (tensorboard --logdir {args.tensorboard_log})")
     return 0

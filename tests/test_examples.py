@@ -26,10 +26,12 @@ def tiny_npz(tmp_path_factory):
 
 def test_train_reinforce_main_job(tiny_npz, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    args = ["--data", tiny_npz, "--episodes", "2", "--pretrain-episodes", "1", "--tensorboard-log", "tb"]
+    args = ["--data", tiny_npz, "--episodes", "2", "--pretrain-episodes", "1", "--min-gradient-steps", "0"]
+    args += ["--tensorboard-log", "tb"]
     assert train_reinforce.main(args) == 0
     out = capsys.readouterr().out
     assert "keep_all" in out and "reinforce" in out and "removal F1" in out and "TensorBoard logs in tb/" in out
+    assert "policy" in out and "class budget" in out  # the policy's own selection next to the class budget's
     assert (tmp_path / "reinforce_selector.zip").is_file()
     assert list((tmp_path / "tb").rglob("events.out.tfevents.*"))
     pngs = {p.name for p in (tmp_path / "plots").glob("*.png")}
