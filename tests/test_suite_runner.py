@@ -107,9 +107,55 @@ def test_keep_all_is_required_and_agents_that_cannot_run_are_named(tiny_suite):
         (["--suite", "nope"], "suite: unknown 'nope'"),
         (["--threads", "0"], "--threads must be >= 1"),
         (["--final-repeats", "0"], "--final-repeats must be >= 1"),
+        (["--tasks", "a"], "--tasks and --reuse need --suite"),
+        (["--suite", "quick", "--reuse", "no_such.json"], "--reuse"),
     ],
 )
 def test_suite_and_protocol_flags_are_checked(args, message, capsys, tmp_path):
     assert benchmark_cli.main([*args, "--out", str(tmp_path / "r.json")]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_a_suite_split_with_tasks_is_put_together_by_reuse(tiny_suite, tmp_path):
+    agents = ["keep_all", "predicted_neq_given", "oracle"]
+    part_a, part_b, whole = tmp_path / "a.json", tmp_path / "b.json", tmp_path / "whole.json"
+    run_suite(tiny_suite, agents, _settings(), out=part_a, tasks=["sym-n56"])
+    run_suite(tiny_suite, ["keep_all", "oracle"], _settings(), out=part_b, tasks=["conf-n63"])
+    assert set(json.loads(part_a.read_text())["tasks"]) == {"sym-n56"}
+    merged = run_suite(tiny_suite, agents, _settings(), out=whole, reuse=[part_a, part_b])
+    # the parts' runs are taken verbatim (their wall times included: nothing was run again) ...
+    a, b = json.loads(part_a.read_text()), json.loads(part_b.read_text())
+    assert merged["tasks"]["sym-n56"]["agents"] == a["tasks"]["sym-n56"]["agents"]
+    for agent in ("keep_all", "oracle"):
+        assert merged["tasks"]["conf-n63"]["agents"][agent] == b["tasks"]["conf-n63"]["agents"][agent]
+    # ... and what no part held is run: predicted_neq_given on the second task
+    assert len(merged["tasks"]["conf-n63"]["agents"]["predicted_neq_given"]["runs"]) == 2
+    assert set(merged["tasks"]) == {"sym-n56", "conf-n63"} and "predicted_neq_given" in merged["aggregate"]
+    # the whole run equals one made in one go
+    one_go = run_suite(tiny_suite, agents, _settings(), out=tmp_path / "one.json")
+    for task in one_go["tasks"]:
+        for agent, block in one_go["tasks"][task]["agents"].items():
+            assert _untimed(block["runs"]) == _untimed(merged["tasks"][task]["agents"][agent]["runs"]), (task, agent)
+
+
+def _untimed(value):
+    """``value`` without its wall-time fields (``*seconds*`` keys, at any depth)."""
+    if isinstance(value, dict):
+        return {k: _untimed(v) for k, v in value.items() if "seconds" not in k}
+    if isinstance(value, list):
+        return [_untimed(v) for v in value]
+    return value
+
+
+def test_reuse_and_tasks_refuse_what_does_not_fit(tiny_suite, tmp_path):
+    with pytest.raises(ValueError, match="'nope' not in suite tiny-v1"):
+        run_suite(tiny_suite, ["keep_all"], _settings(), tasks=["nope"])
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({"meta": {"suite": {"fingerprint": "x"}}, "tasks": {}}))
+    with pytest.raises(ValueError, match="not a results file of suite tiny-v1"):
+        run_suite(tiny_suite, ["keep_all"], _settings(), reuse=[other])
+    broken = tmp_path / "broken.json"
+    broken.write_text("{")
+    with pytest.raises(ValueError, match="not a readable results file"):
+        run_suite(tiny_suite, ["keep_all"], _settings(), reuse=[broken])

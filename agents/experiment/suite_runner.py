@@ -50,6 +50,49 @@ def _previous(out: str | os.PathLike | None, suite: Suite) -> dict[str, Any]:
     return previous.get("tasks", {}) if same else {}
 
 
+_SAME_PROTOCOL = ("dataset_fingerprint", "format", "settings")
+"""What two results files' blocks of one task must share for their runs to be merged."""
+
+
+def merged_previous(paths: Sequence[str | os.PathLike], suite: Suite) -> dict[str, Any]:
+    """The task blocks of several results files of ``suite`` (parts of one suite run on several processes or
+    machines), merged by task: the union of their agents, the first file winning for an agent that more than
+    one holds. A ``ValueError`` names a file that is unreadable, belongs to another suite, or holds a task made
+    with another dataset, results format or settings than the first file that holds it."""
+    merged: dict[str, Any] = {}
+    for path in paths:
+        try:
+            raw = json.loads(Path(path).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{path}: not a readable results file ({exc})") from exc
+        fingerprint = raw.get("meta", {}).get("suite", {}).get("fingerprint") if isinstance(raw, dict) else None
+        if fingerprint != suite.fingerprint():
+            raise ValueError(f"{path}: not a results file of suite {suite.id} (fingerprint {suite.fingerprint()})")
+        for name, block in raw.get("tasks", {}).items():
+            if name not in merged:
+                merged[name] = {**block, "agents": dict(block.get("agents", {}))}
+                continue
+            ours, theirs = merged[name].get("meta", {}), block.get("meta", {})
+            different = [key for key in _SAME_PROTOCOL if ours.get(key) != theirs.get(key)]
+            if different:
+                raise ValueError(f"{path}: task {name!r} was made with another {', '.join(different)} than before")
+            for agent, runs in block.get("agents", {}).items():
+                merged[name]["agents"].setdefault(agent, runs)
+    return merged
+
+
+def _select_tasks(suite: Suite, tasks: Sequence[str] | None) -> list[Any]:
+    if tasks is None:
+        return list(suite.tasks)
+    names = [t.name for t in suite.tasks]
+    unknown = [t for t in tasks if t not in names]
+    if unknown:
+        raise ValueError(
+            f"tasks: {', '.join(map(repr, unknown))} not in suite {suite.id}; its tasks: {', '.join(names)}"
+        )
+    return [t for t in suite.tasks if t.name in tasks]
+
+
 def score_results(results: dict[str, Any]) -> dict[str, Any]:
     """:func:`score_suite` of a suite's results: each task's per-seed test macro-F1, by agent."""
     macro_f1 = {
@@ -75,16 +118,24 @@ def run_suite(
     fer2013_path: str | os.PathLike | None = None,
     on_run: Callable[[str, str, dict[str, Any]], None] | None = None,
     plots_dir: str | os.PathLike | None = None,
+    tasks: Sequence[str] | None = None,
+    reuse: Sequence[str | os.PathLike] = (),
 ) -> dict[str, Any]:
     """Every runnable agent on every task and seed of ``suite``, then the scores.
 
     ``on_run(task, agent, run)`` is called after each run. With ``plots_dir``, ``aggregate_intervals.png``
-    shows each agent's interquartile mean gap closed with its 95 % interval.
+    shows each agent's interquartile mean gap closed with its 95 % interval. ``tasks`` runs only the named
+    tasks (the scores are then over those). ``reuse`` names other results files of the same suite whose runs
+    are taken instead of being run again (:func:`merged_previous`), after those already in ``out``: so a
+    suite split over processes with ``tasks`` is put together in one file by a last run that reuses the parts.
     """
     agents = check_agent_names(agents)
     if "keep_all" not in agents:
         raise ValueError("a suite is scored against keep_all: add keep_all to the agents")
-    previous = _previous(out, suite)
+    selected = _select_tasks(suite, tasks)
+    # The out file's own runs first (a file of another suite there is overwritten, as before), then reuse's.
+    own = [out] if _previous(out, suite) else []
+    previous = merged_previous([*own, *reuse], suite)
     results: dict[str, Any] = {
         "meta": {
             "suite_format": SUITE_RESULTS_FORMAT,
@@ -103,7 +154,7 @@ def run_suite(
         if out is not None:
             write_results(results, out)
 
-    for task in suite.tasks:
+    for task in selected:
         dataset = load_task_dataset(task, cache_dir=settings.cache_dir, fer2013_path=fer2013_path)
         names, skipped = runnable_agents(agents, dataset)
         if skipped:
@@ -152,4 +203,11 @@ def format_suite_tables(results: dict[str, Any]) -> str:
     return "\n\n".join(blocks)
 
 
-__all__ = ["SUITE_RESULTS_FORMAT", "format_suite_tables", "run_suite", "runnable_agents", "score_results"]
+__all__ = [
+    "SUITE_RESULTS_FORMAT",
+    "format_suite_tables",
+    "merged_previous",
+    "run_suite",
+    "runnable_agents",
+    "score_results",
+]

@@ -18,6 +18,7 @@ from agents.experiment.cli.args import (
     add_device_argument,
     agents_epilog,
     budget_settings,
+    check_input_file,
     check_non_negative,
     check_output_dir,
     check_output_file,
@@ -45,6 +46,20 @@ def add_benchmark_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help=f"run a named, versioned task suite instead of one dataset: {', '.join(suite_ids())} (a bare name "
         "takes its latest version); the suite fixes the datasets and seeds",
+    )
+    parser.add_argument(
+        "--tasks",
+        default=None,
+        metavar="LIST",
+        help="with --suite: run only these comma-separated tasks of the suite (to split it over processes)",
+    )
+    parser.add_argument(
+        "--reuse",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="with --suite, repeatable: take the runs of this results file of the same suite instead of running "
+        "them again (put a suite split with --tasks together in one file)",
     )
     parser.add_argument(
         "--fer2013",
@@ -165,6 +180,18 @@ def check_outputs(args: argparse.Namespace) -> None:
             check_output_dir(flag, value)
 
 
+def check_suite_arguments(args: argparse.Namespace) -> None:
+    """A UsageError for flags that conflict with ``--suite`` or need it; ``--reuse`` files must exist."""
+    if args.suite is None:
+        if args.tasks is not None or args.reuse:
+            raise UsageError("--tasks and --reuse need --suite")
+        return
+    if args.data is not None or args.seeds is not None:
+        raise UsageError("--suite fixes the datasets and seeds: drop --data and --seeds")
+    for path in args.reuse:
+        check_input_file("--reuse", path)
+
+
 def run_benchmark_command(args: argparse.Namespace, prog: str) -> int:
     """Run a parsed benchmark command line; returns the exit status (errors are one line on stderr)."""
     try:
@@ -179,9 +206,8 @@ def run_benchmark_command(args: argparse.Namespace, prog: str) -> int:
                 raise UsageError(f"--{flag.replace('_', '-')} must be >= 1")
         config = classifier_config(args.classifier)
         check_outputs(args)
+        check_suite_arguments(args)
         if args.suite is not None:
-            if args.data is not None or args.seeds is not None:
-                raise UsageError("--suite fixes the datasets and seeds: drop --data and --seeds")
             suite = get_suite(args.suite)
             dataset = name = None
         else:
@@ -226,6 +252,8 @@ def run_benchmark_command(args: argparse.Namespace, prog: str) -> int:
                 fer2013_path=args.fer2013,
                 on_run=lambda task, agent, run: report(f"{task}/{agent}", run),
                 plots_dir=args.plots,
+                tasks=None if args.tasks is None else [t for t in args.tasks.split(",") if t],
+                reuse=args.reuse,
             )
         else:
             results = run_benchmark(
