@@ -48,6 +48,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=400,
         help="the passes grow (at most 5x) until the selector gets this many gradient steps; 0: as given",
     )
+    parser.add_argument(
+        "--final-min-steps",
+        type=int,
+        default=640,
+        help="the final trainings take at least this many gradient steps (the benchmark's default); 0: off",
+    )
     parser.add_argument("--learning-rate", type=float, default=3e-4)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tensorboard-log", default="runs", help="TensorBoard directory (default: runs)")
@@ -101,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     policy_kept = selection.kept.copy()
     selection = apply_selection_rule(env.unwrapped, selection, args.seed, budget, "reinforce")
     dataset = env.unwrapped.dataset
-    settings = BenchmarkSettings()
+    settings = BenchmarkSettings(final_min_steps=args.final_min_steps or None)
     print("training the final classifier on all images and on the kept images (early stopping on val) ...")
     rows, confusion = [], []
     candidates = (("keep_all", np.ones_like(policy_kept)), ("policy", policy_kept), ("reinforce", selection.kept))

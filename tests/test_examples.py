@@ -27,7 +27,7 @@ def tiny_npz(tmp_path_factory):
 def test_train_reinforce_main_job(tiny_npz, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     args = ["--data", tiny_npz, "--episodes", "2", "--pretrain-episodes", "1", "--min-gradient-steps", "0"]
-    args += ["--tensorboard-log", "tb"]
+    args += ["--final-min-steps", "0", "--tensorboard-log", "tb"]  # 640 steps on 40 images: minutes
     assert train_reinforce.main(args) == 0
     out = capsys.readouterr().out
     assert "keep_all" in out and "reinforce" in out and "removal F1" in out and "TensorBoard logs in tb/" in out
