@@ -408,3 +408,14 @@ def test_train_resume_benchmark_and_clean_selector_agree_on_reinforce_relabel(tm
         1,
     )
     assert (again / "all.csv").read_text() == (whole / "selection.csv").read_text()
+
+
+def test_the_ansi_rendering_names_the_env_it_was_made_as(data, cache):
+    direct = make_env(data, cache, render_mode="ansi")
+    play(direct, [1] * len(data.y_train), seed=0)
+    assert direct.render().startswith("FERSelectRelabel-v0 | episode 1")
+    made = gym.make(
+        "FERSelectRelabel-v0", dataset=data, classifier_config=SELECTOR_TEST_CONFIG, cache_dir=cache, render_mode="ansi"
+    )
+    play(made, [2] * len(data.y_train), seed=0)
+    assert made.render().startswith("FERSelectRelabel-v0 | episode 1")

@@ -18,7 +18,9 @@ class Selection:
 
     :param keep_probability: float in [0, 1] per training image, in the dataset's order. For a
         deterministic filter it is 1.0 for kept and 0.0 for removed images.
-    :param kept: bool per training image, the subset the final classifier is trained on.
+    :param kept: bool per training image, the selection: the subset the final classifier is trained on (with
+        the benchmark's ``final_sample_weights="keep_probability"`` it trains on every image of positive keep
+        probability, weighted by it, and ``kept`` still defines the kept fraction and the removal scores).
     :param sample_rewards: the last per-image rewards ``R_i`` (Eq. 2) in dataset order, when the selector
         has them (RL agents on FERSelect-v0); ``None`` otherwise.
     :param history: one dict of scalars per episode (``episode_reward``, ``kept_fraction``,

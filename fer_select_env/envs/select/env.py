@@ -355,6 +355,8 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
     """  # noqa: E501  (Markdown table rows)
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 4}
+    render_name: ClassVar[str] = "FERSelect-v0"
+    """What the ansi rendering calls an env built without ``gym.make`` (no ``spec``)."""
 
     def __init__(
         self,
@@ -790,7 +792,9 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
     def render(self) -> str | None:
         if self.render_mode != "ansi":
             return None
-        lines = [f"FERSelect-v0 | episode {self.episode_count} | {len(self.dataset.y_train)} train images"]
+        # The id the env was made under (gym.make sets spec); built directly, the class names its family.
+        name = self.spec.id if self.spec is not None else self.render_name
+        lines = [f"{name} | episode {self.episode_count} | {len(self.dataset.y_train)} train images"]
         if self._order is not None:
             lines.append(
                 f"step {self._t}/{len(self._order)} | kept so far {self._n_kept}"

@@ -90,6 +90,7 @@ class FERSelectRelabelEnv(FERSelectEnv):
     """  # noqa: E501  (Markdown table rows)
 
     _ACTIONS_TEXT = "0 (remove), 1 (keep) or 2 (keep relabelled to the classifier's prediction)"
+    render_name = "FERSelectRelabel-v0"
 
     def __init__(
         self,
