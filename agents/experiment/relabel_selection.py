@@ -15,16 +15,23 @@ from typing import Any
 import numpy as np
 import torch as th
 from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import VecNormalize
 
-from agents.common.callbacks import EpisodeHistory, pretrain_row
+from agents.common.callbacks import pretrain_row
 from agents.common.selection import Selection
-from agents.experiment.rl_selection import build_reinforce, make_selection_env, reinforce_steps_per_pass
+from agents.experiment.rl_selection import (
+    build_reinforce,
+    make_selection_env,
+    reinforce_steps_per_pass,
+    train_reinforce,
+)
 from agents.experiment.settings import RLSettings
 from agents.reinforce import REINFORCE
 from fer_select_env.data.dataset import FERDataset
 from fer_select_env.envs.select.relabel_env import REMOVE, FERSelectRelabelEnv
+
+CATEGORICAL_POLICY = "CategoricalMlpPolicy"
+"""REINFORCE's policy over remove / keep / relabel."""
 
 OBSERVATION = "label_aware"
 """The state ``reinforce_relabel`` learns on: the prediction it may adopt must be in it."""
@@ -43,7 +50,7 @@ def make_relabel_env(
 def build_relabel_reinforce(env: Any, seed: int, settings: RLSettings) -> REINFORCE:
     """The benchmark's REINFORCE (:func:`~agents.experiment.rl_selection.build_reinforce`) with the categorical
     policy over remove / keep / relabel."""
-    return build_reinforce(env, seed, settings, policy="CategoricalMlpPolicy")
+    return build_reinforce(env, seed, settings, policy=CATEGORICAL_POLICY)
 
 
 def action_probability_function(
@@ -115,17 +122,9 @@ def reinforce_relabel_selector(dataset: FERDataset, *, seed: int = 0, settings: 
     settings = settings or RLSettings()
     env = make_relabel_env(dataset, OBSERVATION, seed, settings)
     settings = settings.scaled(reinforce_steps_per_pass(env.episode_size))
-    model = build_relabel_reinforce(Monitor(env), seed, settings)
-    model.pretrain(settings.pretrain_episodes, progress_bar=settings.progress_bar)
-    history = EpisodeHistory()
-    model.learn(
-        settings.episodes * env.episode_size,
-        callback=history,
-        tb_log_name="reinforce_relabel",
-        progress_bar=settings.progress_bar,
-    )
+    model, history = train_reinforce(env, seed, settings, "reinforce_relabel", policy=CATEGORICAL_POLICY)
     selection = relabel_pass_of_model(env, model, None, seed)
-    selection.history = [*[pretrain_row(s) for s in model.pretrain_history], *history.history]
+    selection.history = [*[pretrain_row(s) for s in model.pretrain_history], *history]
     selection.info.update(
         pretrain_episodes=settings.pretrain_episodes, episodes=settings.episodes, observation=OBSERVATION
     )

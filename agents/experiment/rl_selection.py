@@ -44,6 +44,7 @@ __all__ = [
     "reinforce_selector",
     "reinforce_steps_per_pass",
     "selection_pass",
+    "train_reinforce",
 ]
 
 REINFORCE_BATCH_SIZE = 256
@@ -157,9 +158,14 @@ def reinforce_steps_per_pass(n_images: int) -> int:
     return math.ceil(n_images / REINFORCE_BATCH_SIZE)
 
 
+def ppo_batch_size(n_images: int) -> int:
+    """PPO's minibatch on passes of ``n_images``: :data:`PPO_KWARGS`' batch, at most one pass."""
+    return min(PPO_KWARGS["batch_size"], n_images)
+
+
 def ppo_steps_per_pass(n_images: int) -> int:
     """Gradient steps of the benchmark's PPO per pass of ``n_images``: ``n_epochs`` epochs of minibatches."""
-    return PPO_KWARGS["n_epochs"] * math.ceil(n_images / min(PPO_KWARGS["batch_size"], n_images))
+    return PPO_KWARGS["n_epochs"] * math.ceil(n_images / ppo_batch_size(n_images))
 
 
 def ppo_rollout_steps(n_images: int) -> int:
@@ -174,7 +180,7 @@ def build_ppo(vec_env: Any, seed: int, settings: RLSettings, n_images: int) -> P
         vec_env,
         learning_rate=settings.ppo_learning_rate,
         n_steps=ppo_rollout_steps(n_images),
-        batch_size=min(PPO_KWARGS["batch_size"], n_images),
+        batch_size=ppo_batch_size(n_images),
         seed=seed,
         device=settings.device,
         tensorboard_log=settings.tensorboard_log,
@@ -183,8 +189,12 @@ def build_ppo(vec_env: Any, seed: int, settings: RLSettings, n_images: int) -> P
     )
 
 
-def _train_reinforce(env: FERSelectEnv, seed: int, settings: RLSettings, tb_log_name: str) -> tuple[REINFORCE, list]:
-    model = build_reinforce(Monitor(env), seed, settings)
+def train_reinforce(
+    env: FERSelectEnv, seed: int, settings: RLSettings, tb_log_name: str, policy: str = "MlpPolicy"
+) -> tuple[REINFORCE, list]:
+    """The benchmark's REINFORCE on ``env``: §3.3 pre-training, then Algorithm 1, for the passes of
+    ``settings`` (already scaled); returns the model and the learning passes' history."""
+    model = build_reinforce(Monitor(env), seed, settings, policy=policy)
     model.pretrain(settings.pretrain_episodes, progress_bar=settings.progress_bar)
     history = EpisodeHistory()
     n = env.episode_size
@@ -199,7 +209,7 @@ def reinforce_selector(observation: str) -> Callable[..., Selection]:
         settings = settings or RLSettings()
         env = make_selection_env(dataset, observation, seed, settings)
         settings = settings.scaled(reinforce_steps_per_pass(env.episode_size))
-        model, history = _train_reinforce(env, seed, settings, f"reinforce_{observation}")
+        model, history = train_reinforce(env, seed, settings, f"reinforce_{observation}")
         selection = selection_pass(env, keep_probability_function(model), seed)
         selection.history = [*[pretrain_row(s) for s in model.pretrain_history], *history]
         selection.info.update(

@@ -54,12 +54,16 @@ _SAME_PROTOCOL = ("dataset_fingerprint", "format", "settings")
 """What two results files' blocks of one task must share for their runs to be merged."""
 
 
-def merged_previous(paths: Sequence[str | os.PathLike], suite: Suite) -> dict[str, Any]:
+def merged_previous(
+    paths: Sequence[str | os.PathLike], suite: Suite, start: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The task blocks of several results files of ``suite`` (parts of one suite run on several processes or
     machines), merged by task: the union of their agents, the first file winning for an agent that more than
-    one holds. A ``ValueError`` names a file that is unreadable, belongs to another suite, or holds a task made
-    with another dataset, results format or settings than the first file that holds it."""
+    one holds. ``start``: task blocks already read (the out file's own), which come first. A ``ValueError``
+    names a file that is unreadable, belongs to another suite, or holds a task made with another dataset,
+    results format or settings than the first file that holds it."""
     merged: dict[str, Any] = {}
+    _merge_tasks(merged, start or {}, "the results file")
     for path in paths:
         try:
             raw = json.loads(Path(path).read_text())
@@ -68,17 +72,22 @@ def merged_previous(paths: Sequence[str | os.PathLike], suite: Suite) -> dict[st
         fingerprint = raw.get("meta", {}).get("suite", {}).get("fingerprint") if isinstance(raw, dict) else None
         if fingerprint != suite.fingerprint():
             raise ValueError(f"{path}: not a results file of suite {suite.id} (fingerprint {suite.fingerprint()})")
-        for name, block in raw.get("tasks", {}).items():
-            if name not in merged:
-                merged[name] = {**block, "agents": dict(block.get("agents", {}))}
-                continue
-            ours, theirs = merged[name].get("meta", {}), block.get("meta", {})
-            different = [key for key in _SAME_PROTOCOL if ours.get(key) != theirs.get(key)]
-            if different:
-                raise ValueError(f"{path}: task {name!r} was made with another {', '.join(different)} than before")
-            for agent, runs in block.get("agents", {}).items():
-                merged[name]["agents"].setdefault(agent, runs)
+        _merge_tasks(merged, raw.get("tasks", {}), path)
     return merged
+
+
+def _merge_tasks(merged: dict[str, Any], tasks: dict[str, Any], source: str | os.PathLike) -> None:
+    """Add ``tasks``' blocks (read from ``source``) to ``merged``, agent by agent; see :func:`merged_previous`."""
+    for name, block in tasks.items():
+        if name not in merged:
+            merged[name] = {**block, "agents": dict(block.get("agents", {}))}
+            continue
+        ours, theirs = merged[name].get("meta", {}), block.get("meta", {})
+        different = [key for key in _SAME_PROTOCOL if ours.get(key) != theirs.get(key)]
+        if different:
+            raise ValueError(f"{source}: task {name!r} was made with another {', '.join(different)} than before")
+        for agent, runs in block.get("agents", {}).items():
+            merged[name]["agents"].setdefault(agent, runs)
 
 
 def _select_tasks(suite: Suite, tasks: Sequence[str] | None) -> list[Any]:
@@ -134,8 +143,7 @@ def run_suite(
         raise ValueError("a suite is scored against keep_all: add keep_all to the agents")
     selected = _select_tasks(suite, tasks)
     # The out file's own runs first (a file of another suite there is overwritten, as before), then reuse's.
-    own = [out] if _previous(out, suite) else []
-    previous = merged_previous([*own, *reuse], suite)
+    previous = merged_previous(reuse, suite, start=_previous(out, suite))
     results: dict[str, Any] = {
         "meta": {
             "suite_format": SUITE_RESULTS_FORMAT,

@@ -52,23 +52,40 @@ def trial_pass_length(trial: optuna.Trial) -> int:
     return value
 
 
-def _policy_kwargs(params: dict[str, Any]) -> dict[str, Any]:
-    return {"net_arch": NET_ARCHS[params["net_arch"]], "activation_fn": ACTIVATIONS[params["activation_fn"]]}
+def _suggest_shared(trial: optuna.Trial, net_archs: list[str]) -> dict[str, Any]:
+    """The parameters PPO's and A2C's searches draw alike (the zoo's ranges)."""
+    return {
+        "learning_rate": trial.suggest_float("learning_rate", 1e-5, 2e-3, log=True),
+        "ent_coef": trial.suggest_float("ent_coef", 1e-8, 0.1, log=True),
+        "max_grad_norm": trial.suggest_float("max_grad_norm", 0.3, 2.0),
+        "net_arch": trial.suggest_categorical("net_arch", net_archs),
+        "activation_fn": trial.suggest_categorical("activation_fn", list(ACTIVATIONS)),
+    }
+
+
+def _shared_kwargs(params: dict[str, Any]) -> dict[str, Any]:
+    """The SB3 keyword arguments of :func:`_suggest_shared`'s parameters, plus :data:`FIXED`."""
+    return {
+        **FIXED,
+        "learning_rate": params["learning_rate"],
+        "ent_coef": params["ent_coef"],
+        "max_grad_norm": params["max_grad_norm"],
+        "policy_kwargs": {
+            "net_arch": NET_ARCHS[params["net_arch"]],
+            "activation_fn": ACTIVATIONS[params["activation_fn"]],
+        },
+    }
 
 
 def convert_ppo_params(params: dict[str, Any]) -> dict[str, Any]:
     """A PPO trial's ``params`` → SB3 ``PPO`` keyword arguments."""
     n_steps = int(params["n_steps"])
     return {
-        **FIXED,
+        **_shared_kwargs(params),
         "n_steps": n_steps,
         "batch_size": max(1, n_steps // int(params["n_minibatches"])),
         "n_epochs": params["n_epochs"],
-        "learning_rate": params["learning_rate"],
-        "ent_coef": params["ent_coef"],
         "clip_range": params["clip_range"],
-        "max_grad_norm": params["max_grad_norm"],
-        "policy_kwargs": _policy_kwargs(params),
     }
 
 
@@ -81,12 +98,8 @@ def sample_ppo_params(
         "n_steps": trial.suggest_categorical("n_steps", [k * pass_length for k in PPO_PASSES]),
         "n_minibatches": trial.suggest_categorical("n_minibatches", list(PPO_MINIBATCHES)),
         "n_epochs": trial.suggest_categorical("n_epochs", [1, 4, 10, 20]),
-        "learning_rate": trial.suggest_float("learning_rate", 1e-5, 2e-3, log=True),
-        "ent_coef": trial.suggest_float("ent_coef", 1e-8, 0.1, log=True),
         "clip_range": trial.suggest_categorical("clip_range", [0.1, 0.2, 0.3, 0.4]),
-        "max_grad_norm": trial.suggest_float("max_grad_norm", 0.3, 2.0),
-        "net_arch": trial.suggest_categorical("net_arch", list(NET_ARCHS)),
-        "activation_fn": trial.suggest_categorical("activation_fn", list(ACTIVATIONS)),
+        **_suggest_shared(trial, list(NET_ARCHS)),
     }
     hyperparams = convert_ppo_params(params)
     # shown in the zoo's report next to the params, as its own samplers do
@@ -97,14 +110,7 @@ def sample_ppo_params(
 
 def convert_a2c_params(params: dict[str, Any]) -> dict[str, Any]:
     """An A2C trial's ``params`` → SB3 ``A2C`` keyword arguments."""
-    return {
-        **FIXED,
-        "n_steps": int(params["n_steps"]),
-        "learning_rate": params["learning_rate"],
-        "ent_coef": params["ent_coef"],
-        "max_grad_norm": params["max_grad_norm"],
-        "policy_kwargs": _policy_kwargs(params),
-    }
+    return {**_shared_kwargs(params), "n_steps": int(params["n_steps"])}
 
 
 def sample_a2c_params(
@@ -115,11 +121,7 @@ def sample_a2c_params(
     choices = sorted({max(1, pass_length // k) for k in A2C_PASS_FRACTIONS})
     params = {
         "n_steps": trial.suggest_categorical("n_steps", choices),
-        "learning_rate": trial.suggest_float("learning_rate", 1e-5, 2e-3, log=True),
-        "ent_coef": trial.suggest_float("ent_coef", 1e-8, 0.1, log=True),
-        "max_grad_norm": trial.suggest_float("max_grad_norm", 0.3, 2.0),
-        "net_arch": trial.suggest_categorical("net_arch", ["small", "medium"]),
-        "activation_fn": trial.suggest_categorical("activation_fn", list(ACTIVATIONS)),
+        **_suggest_shared(trial, ["small", "medium"]),
     }
     trial.set_user_attr("gamma", FIXED["gamma"])
     return convert_a2c_params(params)
