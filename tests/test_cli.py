@@ -264,7 +264,13 @@ def test_clean_with_a_trained_selector_reproduces_its_selection(work, trained, t
     other = tmp_path / "other.npz"
     _dataset(seed=5).to_npz(other)
     assert main(["clean", "--data", str(other), "--selector", str(trained), "--out", str(tmp_path / "o2")]) in (0, 1)
+    base = ["clean", "--data", str(work / "tiny.npz"), "--selector", str(trained)]
     assert len(_read_csv(tmp_path / "o2" / "all.csv")) == 40
+    # --rl-selection reaches the saved selector too: under "policy" an image is kept iff p > 1/2.
+    assert main([*base, "--rl-selection", "policy", "--out", str(tmp_path / "o3")]) in (0, 1)
+    rows = _read_csv(tmp_path / "o3" / "all.csv")
+    assert [r["kept"] == "1" for r in rows] == [float(r["keep_probability"]) > 0.5 for r in rows]
+    assert [r["keep_probability"] for r in rows] == [r["keep_probability"] for r in every]
 
 
 # ---------------------------------------------------------------------------------------------- benchmark

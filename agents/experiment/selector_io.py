@@ -202,8 +202,10 @@ def selector_selection(
     *,
     classifier_fields: dict[str, Any] | None = None,
     device: str = "cpu",
+    selection_rule: str = RLSettings.selection_rule,
 ) -> tuple[Selection, dict[str, Any]]:
-    """Score ``dataset`` with a selector saved by ``train``: one deterministic pass on a fresh env, no training.
+    """Score ``dataset`` with a selector saved by ``train``: one deterministic pass on a fresh env, no training;
+    ``selection_rule`` turns its keep probabilities into the selection (:class:`RLSettings`).
 
     :param classifier_fields: ``ClassifierConfig`` fields that override the selector's saved ones
     :param seed: of the env and its classifier (``None``: the selector's training seed)
@@ -213,11 +215,11 @@ def selector_selection(
     spec = get_training(meta["agent"])
     config = ClassifierConfig.from_dict({**(meta.get("classifier_config") or {}), **(classifier_fields or {})})
     seed = int(meta.get("seed", 0)) if seed is None else seed
-    settings = RLSettings(classifier_config=config, device=device)
+    settings = RLSettings(classifier_config=config, device=device, selection_rule=selection_rule)
     env = spec.make_env(dataset, seed, settings)
     check_selector_fits(path, meta, spec.observation, env.observation_space.shape, config, dataset)
     model, normalizer = load_selector_model(path, meta_path, meta, spec, env, settings)
-    selection = spec.select_pass(env, model, normalizer, seed)
+    selection = spec.select_pass(env, model, normalizer, seed, settings)
     selection.info.update(selector=str(path), observation=spec.observation)
     return selection, meta
 

@@ -181,7 +181,12 @@ def _selection(
     if args.selector is not None:
         fields = classifier_fields(args.classifier)
         selection, meta = selector_selection(
-            args.selector, dataset, args.seed, classifier_fields=fields, device=args.device
+            args.selector,
+            dataset,
+            args.seed,
+            classifier_fields=fields,
+            device=args.device,
+            selection_rule=args.rl_selection,
         )
         agent, seed = meta["agent"], int(meta["seed"]) if args.seed is None else args.seed
         print(f"scored {name} with the trained {agent} selector {args.selector}")
