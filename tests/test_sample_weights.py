@@ -248,3 +248,22 @@ def test_clean_writes_each_kept_images_keep_probability_into_kept_npz(data, tmp_
     kept = FERDataset.from_npz(tmp_path / "kept.npz")
     np.testing.assert_array_equal(kept.extras["sample_weight"], p[p > 0.5])
     np.testing.assert_array_equal(kept.y_train, data.y_train[p > 0.5])
+
+
+def test_class_normalised_weights_by_hand():
+    from agents.experiment.benchmark import class_normalised_weight, final_sample_weight
+
+    kept = np.array([True, True, False, True, True, True])
+    p = np.array([0.2, 0.6, 0.9, 0.01, 0.03, 0.0])
+    labels = np.array([0, 0, 0, 1, 1, 2])
+    # class 0: kept p 0.2, 0.6 (mean 0.4); class 1: 0.01, 0.03 (mean 0.02); class 2: all 0 -> weight 1
+    expected = [0.5, 1.5, 0.0, 0.5, 1.5, 1.0]
+    assert np.allclose(class_normalised_weight(kept, p, labels), expected)
+    settings = BenchmarkSettings(final_sample_weights="class_normalised")
+    assert np.allclose(final_sample_weight(kept, p, settings, labels=labels), expected)
+    # each class weighs as many images as were kept of it, whatever the policy's class preferences
+    w = final_sample_weight(kept, p, settings, labels=labels)
+    assert [w[labels == c].sum() for c in range(3)] == pytest.approx([2.0, 2.0, 1.0])
+    assert np.array_equal(final_sample_weight(kept, None, settings, labels=labels), kept.astype(float))
+    with pytest.raises(ValueError, match="one label per training image"):
+        final_sample_weight(kept, p, settings)

@@ -104,12 +104,23 @@ def _test_report(dataset: FERDataset, pred: np.ndarray, labels: np.ndarray) -> d
 
 
 def final_sample_weight(
-    kept: np.ndarray, keep_probability: np.ndarray | None, settings: BenchmarkSettings
+    kept: np.ndarray,
+    keep_probability: np.ndarray | None,
+    settings: BenchmarkSettings,
+    labels: np.ndarray | None = None,
 ) -> np.ndarray | None:
     """The final training's weight per training image under ``settings.final_sample_weights``: ``None`` for
-    ``"none"`` (the kept images, unweighted); for ``"keep_probability"`` the keep probability, or without one
-    the 0/1 mask ``kept`` (a filter's :meth:`~agents.common.Selection.from_mask` keep probability is that
-    mask anyway, so filters train exactly as with ``"none"``)."""
+    ``"none"`` (the kept images, unweighted); for ``"keep_probability"`` the keep probability of every image;
+    for ``"class_normalised"`` the keep probability of the *kept* images divided by its mean over the kept
+    images of the same class (``labels``), so that each class weighs as many images as the selection kept of
+    it. Without a keep probability both give the 0/1 mask ``kept`` (a filter's
+    :meth:`~agents.common.Selection.from_mask` keep probability is that mask anyway, so filters train exactly
+    as with ``"none"``).
+
+    Why ``class_normalised``: raw keep probabilities carry the policy's class preferences. On
+    ``standard-v1``'s symmetric20-n10000, seed 0, the policy's own keep rate was 26 %; the class budget kept
+    95 % of the images, but weighted by raw probabilities three classes trained with next to no weight and
+    the final macro-F1 fell from 0.877 (hard) to 0.380 (``docs/results.md``)."""
     if settings.final_sample_weights == "none":
         return None
     if keep_probability is None:
@@ -119,6 +130,22 @@ def final_sample_weight(
         raise ValueError(
             f"keep_probability: expected shape {np.shape(kept)} (one per training image), got {weight.shape}"
         )
+    if settings.final_sample_weights == "keep_probability":
+        return weight
+    if labels is None or np.shape(labels) != np.shape(kept):
+        raise ValueError("class_normalised sample weights need one label per training image")
+    return class_normalised_weight(np.asarray(kept, dtype=bool), weight, np.asarray(labels))
+
+
+def class_normalised_weight(kept: np.ndarray, keep_probability: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """``kept · p / mean(p over the kept images of the same class)``: soft weights within each class whose
+    total per class equals the number of images kept of it. A kept class whose probabilities are all 0
+    gets weight 1 on its kept images (the selection kept them)."""
+    weight = np.zeros(len(kept), dtype=np.float64)
+    for c in np.unique(labels[kept]):
+        rows = kept & (labels == c)
+        mean = keep_probability[rows].mean()
+        weight[rows] = keep_probability[rows] / mean if mean > 0 else 1.0
     return weight
 
 
@@ -139,16 +166,16 @@ def final_training(
     the validation rows that have one. With FER+ votes on the test rows the summary also holds
     ``test_ferplus``: the same metrics against the FER+ majority, on the rows that have one (``n_rows``).
 
-    With ``settings.final_sample_weights == "keep_probability"`` the classifier trains instead on every image
-    whose weight (:func:`final_sample_weight`: ``keep_probability``, else ``kept`` as 0/1) is above 0, each
+    With ``settings.final_sample_weights`` ``"keep_probability"`` or ``"class_normalised"`` the classifier trains
+    instead on every image whose weight (:func:`final_sample_weight`) is above 0, each
     image's cross-entropy weighted by it, and ``final_training`` also records ``sample_weights`` and
     ``total_weight``. ``final_min_steps`` then counts the steps over the images trained on: the weighted
     minibatch loss is normalised by the batch's total weight, so a step is a full-sized step whatever the
     weights, and "at least N gradient steps" keeps its meaning."""
     kept = np.asarray(kept, dtype=bool)
-    weight = final_sample_weight(kept, keep_probability, settings)
-    rows = kept if weight is None else weight > 0  # the images trained on
     y_train = dataset.y_train if train_labels is None else np.asarray(train_labels)
+    weight = final_sample_weight(kept, keep_probability, settings, labels=y_train)
+    rows = kept if weight is None else weight > 0  # the images trained on
     x_val, y_val = dataset.x_val, dataset.y_val
     if settings.final_val_labels == "ferplus":
         majority = ferplus_split_labels(dataset, "val")

@@ -21,7 +21,7 @@ MAX_PASS_FACTOR = 5
 FINAL_VAL_LABELS: tuple[str, ...] = ("dataset", "ferplus")
 """What the final training may early-stop on (:attr:`BenchmarkSettings.final_val_labels`)."""
 
-FINAL_SAMPLE_WEIGHTS: tuple[str, ...] = ("none", "keep_probability")
+FINAL_SAMPLE_WEIGHTS: tuple[str, ...] = ("none", "keep_probability", "class_normalised")
 """How the final training weights its images (:attr:`BenchmarkSettings.final_sample_weights`)."""
 
 
@@ -151,7 +151,9 @@ class BenchmarkSettings:
         above 0, its cross-entropy weighted by that probability (``sample_weight`` of
         :meth:`~fer_select_env.models.EmotionClassifier.fit`; how DVRL trains its final model). The filters'
         keep probability is their 0/1 mask, so they train as with ``"none"``; ``kept`` still defines the kept
-        fraction and the removal metrics. See :func:`agents.experiment.benchmark.final_training`
+        fraction and the removal metrics. ``"class_normalised"``: only the kept images, each weighted by its
+        keep probability over the mean of its class's kept images, so that no class loses weight to the
+        policy's class preferences. See :func:`agents.experiment.benchmark.final_sample_weight`
     """
 
     rl: RLSettings = field(default_factory=RLSettings)

@@ -122,7 +122,8 @@ def add_benchmark_arguments(parser: argparse.ArgumentParser) -> None:
         default=defaults.final_sample_weights,
         choices=FINAL_SAMPLE_WEIGHTS,
         help="none: the final training trains on the kept images; keep_probability: on every image with a keep "
-        "probability above 0, each weighted by it, as DVRL does (filters: their 0/1 mask; "
+        "probability above 0, each weighted by it, as DVRL does; class_normalised: the kept images, weighted by "
+        "their keep probability over their class's mean (filters: their 0/1 mask; "
         f"default {defaults.final_sample_weights})",
     )
     parser.add_argument(
