@@ -80,8 +80,9 @@ def tiny_data(tmp_path, monkeypatch):
     data.to_npz(tmp_path / "my_faces.npz")  # the file benchmarking_rl.md's worker example names
     # Scenario names ("mixed") and the default benchmark would render 5,000 faces: resolve them to the tiny set.
     monkeypatch.setattr(fer_env, "resolve_dataset", lambda dataset, synthetic_kwargs, cache_dir: data)
-    for env_id in fer_select_env.ENV_IDS:
-        monkeypatch.setitem(gym.registry[env_id].kwargs, "classifier_config", TINY)
+    for row in fer_select_env.ENV_SPECS:
+        if row.family == "select":  # the other families take other classifier arguments
+            monkeypatch.setitem(gym.registry[row.id].kwargs, "classifier_config", TINY)
     monkeypatch.chdir(tmp_path)
     return tmp_path
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from agents.baselines import early as early  # FERSequence-v0 references: early.EARLY_BASELINES
 from agents.baselines.feng import FengSelector, feng
 from agents.baselines.filters import (
     cleanlab,

@@ -57,6 +57,13 @@ ENV_SPECS: tuple[EnvSpecRow, ...] = (
         entry_point="fer_select_env.envs.select.relabel_env:FERSelectRelabelEnv",
         summary="FERSelectLabelAware-v0 with a third action: keep the image relabelled to the classifier's prediction",
     ),
+    # ------------------------------------------------------------------ sequence: early recognition
+    EnvSpecRow(
+        id="FERSequence-v0",
+        family="sequence",
+        entry_point="fer_select_env.envs.sequence.env:FERSequenceEnv",
+        summary="watch a face sequence frame by frame; wait, or commit to an emotion (early classification)",
+    ),
 )
 """Every env id of the package, grouped by family."""
 

@@ -458,24 +458,59 @@ def render_faces(action_units: np.ndarray, rng: np.random.Generator, image_size:
     """
     rng = check_rng(rng)
     size = check_image_size(image_size)
+    au = check_action_units(action_units)
+    ident, pose, photo = draw_face_parameters(len(au), rng, size)
+    return _render(au, ident, pose, photo, rng, size)
+
+
+def check_action_units(action_units: object, name: str = "action_units") -> np.ndarray:
+    """``action_units`` as float64 ``N×len(ACTION_UNITS)`` when its intensities are finite and in [0, 1]."""
     au = np.asarray(action_units, dtype=np.float64)
     if au.ndim != 2 or au.shape[1] != len(ACTION_UNITS):
-        raise ValueError(f"action_units: must be N×{len(ACTION_UNITS)}, got shape {au.shape}")
+        raise ValueError(f"{name}: must be N×{len(ACTION_UNITS)}, got shape {au.shape}")
     if not np.all(np.isfinite(au)) or au.min(initial=0) < 0 or au.max(initial=0) > 1:
-        raise ValueError("action_units: intensities must be finite and within [0, 1]")
+        raise ValueError(f"{name}: intensities must be finite and within [0, 1]")
+    return au
+
+
+def draw_face_parameters(n: int, rng: np.random.Generator, image_size: int) -> tuple[dict, dict, dict]:
+    """``(identity, pose, photometric)`` parameters of ``n`` faces, drawn in :func:`render_faces`' order."""
+    return _draw_identity(n, rng), _draw_pose(n, rng), _draw_photometric(n, rng, image_size)
+
+
+def take_face_parameters(params: dict[str, np.ndarray], rows: np.ndarray | slice) -> dict[str, np.ndarray]:
+    """The parameters of faces ``rows`` (a slice or an index array; repeats allowed: one identity on many
+    frames)."""
+    return {k: v[rows] for k, v in params.items()}
+
+
+def render_with_parameters(
+    action_units: np.ndarray, params: tuple[dict, dict, dict], rng: np.random.Generator, image_size: int = 48
+) -> np.ndarray:
+    """Render one face per AU vector with given ``(identity, pose, photometric)`` parameters, one row each.
+
+    Sensor noise is still drawn from ``rng``, so two frames of one face differ as two camera frames do.
+    """
+    rng = check_rng(rng)
+    size = check_image_size(image_size)
+    au = check_action_units(action_units)
+    ident, pose, photo = params
+    for group in params:
+        bad = [k for k, v in group.items() if len(v) != len(au)]
+        if bad:
+            raise ValueError(f"params: {bad[0]!r} has {len(group[bad[0]])} rows, action_units {len(au)}")
+    return _render(au, ident, pose, photo, rng, size)
+
+
+def _render(au: np.ndarray, ident: dict, pose: dict, photo: dict, rng: np.random.Generator, size: int) -> np.ndarray:
     n = len(au)
-    ident, pose, photo = _draw_identity(n, rng), _draw_pose(n, rng), _draw_photometric(n, rng, size)
     out = np.empty((n, size, size), np.uint8)
     canvas = 2 * size  # 2× supersampling + INTER_AREA gives clean anti-aliased edges cheaply
     for start in range(0, n, _CHUNK):
         sl = slice(start, min(start + _CHUNK, n))
-        face = _Face(au[sl], _take(ident, sl), _take(pose, sl), canvas)
+        face = _Face(au[sl], take_face_parameters(ident, sl), take_face_parameters(pose, sl), canvas)
         raw = np.empty((sl.stop - sl.start, size, size), np.uint8)
         for j in range(len(raw)):
             raw[j] = cv2.resize(face.draw(j), (size, size), interpolation=cv2.INTER_AREA)
-        out[sl] = _photometric(raw, _take(photo, sl), rng)
+        out[sl] = _photometric(raw, take_face_parameters(photo, sl), rng)
     return out
-
-
-def _take(params: dict[str, np.ndarray], sl: slice) -> dict[str, np.ndarray]:
-    return {k: v[sl] for k, v in params.items()}

@@ -14,20 +14,36 @@ from fer_select_env.models.cnn import (
     vgg_channels,
 )
 from fer_select_env.models.pretrain import pretrain_cache_path, pretrain_classifier
+from fer_select_env.models.sequence import (
+    SEQUENCE_KINDS,
+    SequenceClassifier,
+    SequenceClassifierConfig,
+    SequenceFitReport,
+    sequence_data_fingerprint,
+    sequence_posteriors,
+    train_sequence_classifier,
+)
 
 __all__ = [
     "ARCHITECTURES",
     "CHANNEL_MULTIPLIERS",
+    "SEQUENCE_KINDS",
     "VGG_PLAN",
     "ClassifierConfig",
     "EmotionCNN",
     "EmotionClassifier",
     "FitReport",
+    "SequenceClassifier",
+    "SequenceClassifierConfig",
+    "SequenceFitReport",
     "conv_channels",
     "pretrain_cache_path",
     "pretrain_classifier",
     "resolve_device",
     "rng_scope",
+    "sequence_data_fingerprint",
+    "sequence_posteriors",
     "thread_limit",
+    "train_sequence_classifier",
     "vgg_channels",
 ]

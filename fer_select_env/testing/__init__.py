@@ -18,6 +18,7 @@ from fer_select_env.testing.checks import (
 from fer_select_env.testing.toy import (
     SELECTOR_TEST_CONFIG,
     TINY_CLASSIFIER,
+    TINY_SEQUENCE_CLASSIFIER,
     make_blob_dataset,
     write_fer2013_copy,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "SELECTOR_TEST_CONFIG",
     "SMOKE_KWARGS",
     "TINY_CLASSIFIER",
+    "TINY_SEQUENCE_CLASSIFIER",
     "check_determinism",
     "check_env_conformance",
     "check_registration_in_spawned_process",

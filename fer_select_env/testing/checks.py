@@ -23,7 +23,7 @@ from gymnasium.utils.env_match import check_environments_match
 
 from fer_select_env.envs import ENV_SPECS, EnvSpecRow
 from fer_select_env.models.chance import ClassifierNearChanceWarning
-from fer_select_env.testing.toy import TINY_CLASSIFIER, make_blob_dataset
+from fer_select_env.testing.toy import TINY_CLASSIFIER, TINY_SEQUENCE_CLASSIFIER, make_blob_dataset
 
 
 def _select_smoke_kwargs(workdir: Path) -> dict[str, Any]:
@@ -33,8 +33,18 @@ def _select_smoke_kwargs(workdir: Path) -> dict[str, Any]:
     return {"dataset": str(path), "classifier_config": dict(TINY_CLASSIFIER)}
 
 
+def _sequence_smoke_kwargs(workdir: Path) -> dict[str, Any]:
+    from fer_select_env.data.sequences import make_sequence_dataset
+
+    path = workdir / "sequence_smoke.npz"
+    if not path.is_file():
+        make_sequence_dataset(n_subjects=3, repeats=1, num_frames=3, image_size=16, seed=0).to_npz(path)
+    return {"dataset": str(path), "classifier": dict(TINY_SEQUENCE_CLASSIFIER)}
+
+
 SMOKE_KWARGS: dict[str, Callable[[Path], dict[str, Any]]] = {
     "select": _select_smoke_kwargs,
+    "sequence": _sequence_smoke_kwargs,
 }
 """Family → ``factory(workdir) -> kwargs`` of a tiny env. The kwargs must be JSON values (files are written
 under ``workdir``), so that a fresh interpreter can rebuild the same env."""

@@ -32,6 +32,15 @@ TINY_CLASSIFIER: dict[str, int] = {
 }
 """The smallest classifier the env accepts, as ``classifier_config=`` fields: for API checks, not learning."""
 
+TINY_SEQUENCE_CLASSIFIER: dict[str, object] = {
+    "kind": "cnn_avg",
+    "width": 2,
+    "feature_dim": 8,
+    "epochs": 1,
+    "min_epochs": 1,
+}
+"""The smallest FERSequence-v0 classifier, as ``classifier=`` fields: for API checks, not learning."""
+
 
 def make_blob_dataset(
     n_train: int = 60,

@@ -5,6 +5,7 @@
     fer-select clean --data FILE.npz --agent cleanlab --out cleaned/
     fer-select clean --data OTHER.npz --selector runs/reinforce/selector.zip --out cleaned/
     fer-select benchmark --data FILE.npz --agents keep_all,reinforce,ppo --seeds 0,1,2
+    fer-select sequence-benchmark --agents ppo --seeds 0,1,2,3,4 --out sequence.json
 
 Every error is one line on stderr with a non-zero exit status (2 for bad input, 1 for an unexpected
 failure, 130 for an interruption); set ``FER_SELECT_DEBUG=1`` to see the traceback of an unexpected one.
@@ -44,6 +45,7 @@ from agents.experiment.cli.benchmark import (
 )
 from agents.experiment.cli.clean import NothingKept, add_clean_command, cmd_clean
 from agents.experiment.cli.report import add_report_command
+from agents.experiment.cli.sequence import add_sequence_command
 from agents.experiment.cli.train import add_train_command, cmd_train
 from agents.experiment.report import CSV_COLUMNS, selection_csv
 from agents.experiment.selector_io import SELECTOR_FORMAT, selector_selection, write_selector
@@ -93,6 +95,7 @@ def build_parser() -> Parser:
     add_benchmark_command(sub, PROG)
     add_clean_command(sub)
     add_report_command(sub)
+    add_sequence_command(sub)
     return parser
 
 

@@ -1,0 +1,1 @@
+"""FERSequence-v0: early expression recognition on face sequences."""
