@@ -28,7 +28,7 @@ LAYERS: dict[str, int] = {
     "agents.reinforce": 8,
     "agents.grpo": 8,
     "agents.baselines": 8,
-    "agents.sequence": 8,
+    "agents.sequence": 9,  # settings of the algorithms for one env family, as the experiment layer's
     "agents.experiment": 9,
     "agents": 10,
 }
@@ -36,7 +36,7 @@ LAYERS: dict[str, int] = {
 
 SIBLINGS_APART: dict[str, tuple[str, ...] | None] = {
     "fer_select_env.envs": None,  # every env family
-    "agents": ("reinforce", "grpo", "baselines", "sequence"),  # the algorithms
+    "agents": ("reinforce", "grpo", "baselines"),  # the algorithms
 }
 """Package → its sub-packages that must not import one another (``None``: all of them)."""
 

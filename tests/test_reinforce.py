@@ -157,3 +157,17 @@ def test_pretrain_freezes_the_classifier_and_updates_the_selector(tiny_npz):
     assert not unwrapped._frozen and model.num_timesteps == 16
     with pytest.raises(ValueError, match="episodes must be >= 0"):
         model.pretrain(-1)
+
+
+def test_running_return_baseline_by_hand():
+    """``return_baseline="running"``: G_t − b_t with b_t a running mean per step index, updated after use."""
+    env = gym.make("CartPole-v1")
+    model = REINFORCE("CategoricalMlpPolicy", env, return_baseline="running", reward_scaling="none", seed=0)
+    first = model._running_advantages(np.array([1.0]))
+    assert first.tolist() == [0.0] and model._baseline == [1.0]  # b starts at the first return
+    second = model._running_advantages(np.array([-1.0, 0.5]))
+    # b_0 = 1 (seen), b_1 starts at b_0 = 1: advantages -2 and -0.5, then b_0 = 1 + 0.02·(-2)
+    assert second.tolist() == [-2.0, -0.5]
+    assert model._baseline == pytest.approx([0.96, 0.99])
+    with pytest.raises(ValueError, match="return_baseline"):
+        REINFORCE("CategoricalMlpPolicy", env, return_baseline="ema")

@@ -29,7 +29,14 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 
 from agents.baselines.early import last_frame, oracle, threshold, threshold_sweep
 from agents.sequence.evaluation import commit_times
-from agents.sequence.settings import DEFAULT_TIMESTEPS, N_ENVS, OBSERVATION, SEQUENCE_ALGORITHMS, train_sequence_agent
+from agents.sequence.settings import (
+    DEFAULT_TIMESTEPS,
+    INITIAL_WAIT_PROBABILITY,
+    N_ENVS,
+    OBSERVATION,
+    SEQUENCE_ALGORITHMS,
+    train_sequence_agent,
+)
 from fer_select_env.core.cache import atomic_write_bytes
 from fer_select_env.data.sequences import make_sequence_dataset
 from fer_select_env.envs.sequence.env import FERSequenceEnv
@@ -55,6 +62,10 @@ class SequenceBenchmarkSettings:
     classifier: Mapping[str, Any] = field(default_factory=dict)
     """``SequenceClassifierConfig`` fields (its ``seed`` is the run seed)."""
     threads: int = 1
+    curriculum: bool = True
+    """PPO and RecurrentPPO learn under the λ curriculum (:mod:`agents.sequence.curriculum`); False: at λ."""
+    initial_wait_probability: float | None = INITIAL_WAIT_PROBABILITY
+    """P(wait) of the initial PPO / RecurrentPPO policy; ``None``: SB3's initialisation."""
 
     def __post_init__(self) -> None:
         unknown = [a for a in self.agents if a not in SEQUENCE_ALGORITHMS]
@@ -82,7 +93,15 @@ def _train_agent(agent: str, dataset: Any, settings: SequenceBenchmarkSettings, 
         return _env(dataset, "val", settings, seed, observation=OBSERVATION[agent], wait_penalty=wait_penalty)
 
     vec = DummyVecEnv([make] * N_ENVS[agent])
-    return train_sequence_agent(agent, vec, wait_penalty, settings.budget(agent), seed=seed)
+    return train_sequence_agent(
+        agent,
+        vec,
+        wait_penalty,
+        settings.budget(agent),
+        seed=seed,
+        curriculum=settings.curriculum,
+        initial_wait_probability=settings.initial_wait_probability,
+    )
 
 
 def run_seed(settings: SequenceBenchmarkSettings, seed: int, log: Callable[[str], None] = print) -> dict:
@@ -126,7 +145,7 @@ def run_seed(settings: SequenceBenchmarkSettings, seed: int, log: Callable[[str]
                 f"(threshold_val {reference:.3f}) in {scores['train_seconds']:.0f} s"
             )
     out["seconds"] = time.perf_counter() - start
-    return out
+    return json.loads(json.dumps(out))  # as the results file holds it (dict keys become strings)
 
 
 def run_sequence_benchmark(
@@ -178,6 +197,11 @@ def _reusable_runs(path: Path, settings: Mapping[str, Any]) -> dict[str, Any]:
 def _settings_dict(settings: SequenceBenchmarkSettings) -> dict:
     d = asdict(settings)
     d["timesteps"] = {a: settings.budget(a) for a in settings.agents}
+    # The ablation switches are recorded only when they are not the default, so that results files written
+    # before they existed are still reused.
+    for name, default in (("curriculum", True), ("initial_wait_probability", INITIAL_WAIT_PROBABILITY)):
+        if d[name] == default:
+            del d[name]
     return json.loads(json.dumps(d))
 
 

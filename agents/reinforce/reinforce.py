@@ -121,6 +121,14 @@ def scale_rewards_by_action(rewards_by_action: np.ndarray, scaling: str) -> np.n
     return relative * factor[:, None]
 
 
+RETURN_BASELINES: tuple[str, ...] = ("episode_mean", "running")
+"""The baseline of the reward-to-go on envs without per-image rewards (:class:`REINFORCE`'s
+``return_baseline``)."""
+
+RUNNING_BASELINE_RATE = 0.02
+"""The step size of the running baseline and of its running variance (about the last 50 episodes)."""
+
+
 def reward_to_go(rewards: np.ndarray, gamma: float) -> np.ndarray:
     """``G_t = Σ_{k>=t} γ^{k-t} r_k`` for an env without per-image rewards."""
     out = np.zeros(len(rewards), dtype=np.float64)
@@ -158,6 +166,12 @@ class REINFORCE(BaseAlgorithm):
         ``"balanced"`` (default), ``"std"`` or ``"none"``; see :func:`scale_sample_rewards`, and for per-action
         rewards :func:`scale_rewards_by_action` (one factor per image, from its best keeping reward). On envs
         without per-image rewards, anything but ``"none"`` divides the centred reward-to-go by its std.
+    :param return_baseline: on envs without per-image rewards, what the reward-to-go ``G_t`` is compared
+        with: ``"episode_mean"`` (default; the mean of ``G`` over the episode, right for FERSelect's long
+        passes) or ``"running"``: ``b_t``, a running mean of ``G_t`` per step index over past episodes, and
+        the advantage is divided by a running standard deviation (with ``reward_scaling`` other than
+        ``"none"``). Short episodes need the running one: on FERSequence-v0 an episode that commits at its
+        first frame has one step, whose centred return is 0 under ``"episode_mean"``.
     :param n_epochs: passes over each finished episode
     :param max_grad_norm: gradient clipping
     :param ent_coef: entropy bonus coefficient
@@ -185,6 +199,7 @@ class REINFORCE(BaseAlgorithm):
         gamma: float = 1.0,
         reward_scaling: str = "balanced",
         n_epochs: int = 1,
+        return_baseline: str = "episode_mean",
         max_grad_norm: float = 0.5,
         ent_coef: float = 0.0,
         policy_kwargs: dict[str, Any] | None = None,
@@ -215,6 +230,11 @@ class REINFORCE(BaseAlgorithm):
         if int(n_epochs) < 1:
             raise ValueError(f"n_epochs must be >= 1, got {n_epochs}")
         self.reward_scaling = reward_scaling
+        if return_baseline not in RETURN_BASELINES:
+            raise ValueError(f"return_baseline must be one of {RETURN_BASELINES}, got {return_baseline!r}")
+        self.return_baseline = return_baseline
+        self._baseline: list[float] = []  # the running b_t, one per step index seen
+        self._baseline_var = 1.0
         self.n_epochs = int(n_epochs)
         self.max_grad_norm = max_grad_norm
         self.ent_coef = ent_coef
@@ -270,6 +290,8 @@ class REINFORCE(BaseAlgorithm):
         elif sample_rewards is not None and len(sample_rewards) == len(actions) and n_actions == 2:
             r = scale_sample_rewards(sample_rewards, self.reward_scaling)
             adv = selection_advantages(r, actions, keep_probs)
+        elif self.return_baseline == "running":
+            adv = self._running_advantages(reward_to_go(np.asarray(rewards, np.float64), self.gamma))
         else:
             g = reward_to_go(np.asarray(rewards, np.float64), self.gamma)
             adv = g - g.mean() if len(g) > 1 else g
@@ -307,6 +329,21 @@ class REINFORCE(BaseAlgorithm):
             if key in info:
                 stats[f"env/{key}"] = float(info[key])
         return stats
+
+    def _running_advantages(self, g: np.ndarray) -> np.ndarray:
+        """``G_t − b_t`` with the running baseline of ``return_baseline="running"``, which is then updated
+        (after use: an episode's own return never lowers its own advantage)."""
+        while len(self._baseline) < len(g):
+            self._baseline.append(float(g[len(self._baseline)]) if not self._baseline else self._baseline[-1])
+        b = np.asarray(self._baseline[: len(g)])
+        adv = g - b
+        rate = RUNNING_BASELINE_RATE
+        for t, value in enumerate(g):
+            self._baseline[t] += rate * (float(value) - self._baseline[t])
+        self._baseline_var += rate * (float(np.mean(adv**2)) - self._baseline_var)
+        if self.reward_scaling != "none":
+            adv = adv / (np.sqrt(self._baseline_var) + 1e-8)
+        return adv
 
     def pretrain(self: SelfREINFORCE, episodes: int, progress_bar: bool = False) -> SelfREINFORCE:
         """Pre-train the selector against the fixed pre-trained classifier (§3.3), before :meth:`learn`.

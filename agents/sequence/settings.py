@@ -24,10 +24,11 @@ SEQUENCE_ALGORITHMS: dict[str, str] = {
     "ppo": "SB3 PPO, MlpPolicy on the posterior observation",
     "dqn": "SB3 DQN, MlpPolicy on the posterior observation",
     "recurrent_ppo": "sb3-contrib RecurrentPPO, MultiInputLstmPolicy on the pixel observation",
+    "reinforce": "the package's REINFORCE, CategoricalMlpPolicy on the posterior observation, running baseline",
 }
 """Algorithm name → what it runs."""
 
-DEFAULT_TIMESTEPS: dict[str, int] = {"ppo": 300_000, "dqn": 100_000, "recurrent_ppo": 20_000}
+DEFAULT_TIMESTEPS: dict[str, int] = {"ppo": 300_000, "dqn": 100_000, "recurrent_ppo": 20_000, "reinforce": 300_000}
 """Training budget in env steps (decisions)."""
 
 _KWARGS: dict[str, dict[str, Any]] = {
@@ -62,12 +63,25 @@ _KWARGS: dict[str, dict[str, Any]] = {
         "ent_coef": 0.01,
         "policy_kwargs": {"lstm_hidden_size": 64, "n_lstm_layers": 1},
     },
+    "reinforce": {
+        "learning_rate": 3e-4,
+        "gamma": 1.0,
+        "return_baseline": "running",  # an episode may be one step long: no within-episode mean
+        "reward_scaling": "std",
+        "ent_coef": 0.01,
+        "policy_kwargs": {"net_arch": [64, 64]},
+    },
 }
 
-N_ENVS: dict[str, int] = {"ppo": 4, "dqn": 1, "recurrent_ppo": 4}
+N_ENVS: dict[str, int] = {"ppo": 4, "dqn": 1, "recurrent_ppo": 4, "reinforce": 4}
 """Parallel envs (a DummyVecEnv) each algorithm collects from."""
 
-OBSERVATION: dict[str, str] = {"ppo": "posterior", "dqn": "posterior", "recurrent_ppo": "pixels"}
+OBSERVATION: dict[str, str] = {
+    "ppo": "posterior",
+    "dqn": "posterior",
+    "recurrent_ppo": "pixels",
+    "reinforce": "posterior",
+}
 """The env observation each algorithm is built for."""
 
 
@@ -119,13 +133,17 @@ def build_sequence_agent(
         return DQN("MlpPolicy", env, seed=seed, **kwargs)
     if algo == "ppo":
         model = PPO("MlpPolicy", env, seed=seed, **kwargs)
+    elif algo == "reinforce":
+        from agents.reinforce import REINFORCE
+
+        model = REINFORCE("CategoricalMlpPolicy", env, seed=seed, **kwargs)
     else:
         from sb3_contrib import RecurrentPPO
 
         model = RecurrentPPO("MultiInputLstmPolicy", env, seed=seed, **kwargs)
     if initial_wait_probability is not None:
         with th.no_grad():
-            head = model.policy.action_net
+            head = model.policy.net[-1] if algo == "reinforce" else model.policy.action_net
             head.weight[0].mul_(0.0)  # the wait logit starts as a constant: the same push on every frame
             head.bias.zero_()
             head.bias[0] = wait_bias(head.out_features, initial_wait_probability)
@@ -133,16 +151,22 @@ def build_sequence_agent(
 
 
 def train_sequence_agent(
-    algo: str, env: Any, wait_penalty: float, total_timesteps: int | None = None, seed: int = 0, **overrides: Any
+    algo: str,
+    env: Any,
+    wait_penalty: float,
+    total_timesteps: int | None = None,
+    seed: int = 0,
+    curriculum: bool = True,
+    **overrides: Any,
 ) -> BaseAlgorithm:
     """Build ``algo`` (:func:`build_sequence_agent`) and train it for ``total_timesteps`` (default
-    :data:`DEFAULT_TIMESTEPS`); PPO and RecurrentPPO learn under the wait-penalty curriculum
-    (:class:`~agents.sequence.curriculum.WaitPenaltyCurriculum`) that ends at ``wait_penalty``."""
+    :data:`DEFAULT_TIMESTEPS`); with ``curriculum``, PPO and RecurrentPPO learn under the wait-penalty
+    curriculum (:class:`~agents.sequence.curriculum.WaitPenaltyCurriculum`) that ends at ``wait_penalty``."""
     from agents.sequence.curriculum import WaitPenaltyCurriculum
 
     steps = DEFAULT_TIMESTEPS[_check(algo)] if total_timesteps is None else int(total_timesteps)
     model = build_sequence_agent(algo, env, seed=seed, **overrides)
-    callback = None if algo == "dqn" else WaitPenaltyCurriculum(wait_penalty, steps)
+    callback = WaitPenaltyCurriculum(wait_penalty, steps) if curriculum and algo != "dqn" else None
     return model.learn(total_timesteps=steps, callback=callback)
 
 

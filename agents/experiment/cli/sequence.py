@@ -12,7 +12,7 @@ from agents.experiment.cli.args import (
     classifier_fields,
     int_list,
 )
-from agents.sequence.settings import DEFAULT_TIMESTEPS, SEQUENCE_ALGORITHMS
+from agents.sequence.settings import DEFAULT_TIMESTEPS, INITIAL_WAIT_PROBABILITY, SEQUENCE_ALGORITHMS
 
 
 def _float_list(text: str) -> list[float]:
@@ -67,6 +67,16 @@ def add_sequence_command(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, metavar="RESULTS.json", help="results file (a rerun resumes its seeds)")
     p.add_argument("--plot", metavar="FILE.png", help="also draw accuracy against earliness with the front")
     p.add_argument(
+        "--no-curriculum", action="store_true", help="ablation: PPO learns at λ from the start (no λ curriculum)"
+    )
+    p.add_argument(
+        "--initial-wait-probability",
+        type=float,
+        default=INITIAL_WAIT_PROBABILITY,
+        metavar="P",
+        help=f"P(wait) of the initial PPO policy (default {INITIAL_WAIT_PROBABILITY}; 0 = SB3's initialisation)",
+    )
+    p.add_argument(
         "--reuse",
         action="append",
         default=[],
@@ -103,6 +113,8 @@ def cmd_sequence_benchmark(args: argparse.Namespace) -> int:
         dataset_kwargs=dataset_kwargs,
         classifier=classifier_fields(args.classifier),
         threads=args.threads,
+        curriculum=not args.no_curriculum,
+        initial_wait_probability=args.initial_wait_probability or None,
     )
     reuse = [check_input_file("--reuse", path) for path in args.reuse]
     results = run_sequence_benchmark(settings, out, reuse=reuse)

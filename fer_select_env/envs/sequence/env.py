@@ -68,10 +68,22 @@ def posterior_features(p: np.ndarray, t: int, num_frames: int) -> np.ndarray:
 
     The entropy is divided by log K so that every entry lies in [0, 1] whatever K is.
     """
-    k = len(p)
-    entropy = float(-(p * np.log(np.clip(p, 1e-12, 1.0))).sum() / np.log(k))
-    obs = np.concatenate([p, [p.max(), entropy, (t + 1) / num_frames]])
-    return np.clip(obs, 0.0, 1.0).astype(np.float32)  # float rounding must not leave the Box
+    obs = posterior_table(np.asarray(p)[None, None])[0, 0]
+    obs[-1] = (t + 1) / num_frames
+    return obs
+
+
+def posterior_table(posteriors: np.ndarray) -> np.ndarray:
+    """:func:`posterior_features` of every (sequence, frame) of an N×T×K posterior array: N×T×(K+3) float32.
+
+    Built once per env, so that ``step()`` is a look-up (a FERSequence-v0 step then costs about what a
+    CartPole-v1 step does; ``benchmarks/bench_sequence_step.py``)."""
+    p = np.asarray(posteriors, dtype=np.float64)
+    n, t_len, k = p.shape
+    entropy = -(p * np.log(np.clip(p, 1e-12, 1.0))).sum(axis=2) / np.log(k)
+    time = np.broadcast_to((np.arange(t_len) + 1.0) / t_len, (n, t_len))
+    table = np.concatenate([p, p.max(axis=2, keepdims=True), entropy[..., None], time[..., None]], axis=2)
+    return np.clip(table, 0.0, 1.0).astype(np.float32)  # float rounding must not leave the Box
 
 
 class FERSequenceEnv(gym.Env[Any, np.int64]):
@@ -214,6 +226,7 @@ class FERSequenceEnv(gym.Env[Any, np.int64]):
         self.frames, self.labels, self.subjects = ds.split(self.split)
         self.posteriors = sequence_posteriors(self.classifier, self.frames)
         """N×T×K: the classifier's posterior for every (sequence, frame) of the split (a look-up table)."""
+        self._table = posterior_table(self.posteriors)
         self.num_classes, self.num_frames = ds.num_classes, ds.num_frames
         self.num_sequences = len(self.labels)
         self.action_space = spaces.Discrete(self.num_classes + 1)
@@ -282,7 +295,7 @@ class FERSequenceEnv(gym.Env[Any, np.int64]):
         if t >= self.num_frames:
             raise ValueError(f"t: must be below T={self.num_frames}, got {t}")
         if self.observation == "posterior":
-            return np.stack([posterior_features(p, t, self.num_frames) for p in self.posteriors[:, t]])
+            return self._table[:, t].copy()
         time = np.full((self.num_sequences, 1), (t + 1) / self.num_frames, np.float32)
         return {"frame": self.frames[:, t, None].copy(), "time": time}
 
@@ -308,7 +321,7 @@ class FERSequenceEnv(gym.Env[Any, np.int64]):
     def _obs(self) -> Any:
         assert self._index is not None
         if self.observation == "posterior":
-            return posterior_features(self.posteriors[self._index, self._t], self._t, self.num_frames)
+            return self._table[self._index, self._t].copy()
         return {
             "frame": self.frames[self._index, self._t][None].copy(),
             "time": np.array([(self._t + 1) / self.num_frames], np.float32),
@@ -318,4 +331,4 @@ class FERSequenceEnv(gym.Env[Any, np.int64]):
         return {"index": int(self._index), "t": int(self._t), "label": int(self.labels[self._index])}
 
 
-__all__ = ["DEFAULT_WAIT_PENALTY", "OBSERVATIONS", "FERSequenceEnv", "posterior_features"]
+__all__ = ["DEFAULT_WAIT_PENALTY", "OBSERVATIONS", "FERSequenceEnv", "posterior_features", "posterior_table"]
