@@ -38,9 +38,15 @@ from agents.sequence.settings import (
     train_sequence_agent,
 )
 from fer_select_env.core.cache import atomic_write_bytes
-from fer_select_env.data.sequences import make_sequence_dataset
+from fer_select_env.data.sequences import SEQUENCE_CLASSES, make_sequence_dataset
 from fer_select_env.envs.sequence.env import FERSequenceEnv
-from fer_select_env.envs.sequence.metrics import early_metrics, on_or_above_front, pareto_front
+from fer_select_env.envs.sequence.metrics import (
+    early_metrics,
+    front_accuracy_at,
+    front_auc,
+    on_or_above_front,
+    pareto_front,
+)
 
 DEFAULT_WAIT_PENALTIES: tuple[float, ...] = (0.0, 0.01, 0.03, 0.1)
 """λ values: 0 (the λ → 0 check against ``last_frame``) and three for the front."""
@@ -112,6 +118,7 @@ def run_seed(settings: SequenceBenchmarkSettings, seed: int, log: Callable[[str]
     report = test.classifier_report
     out: dict[str, Any] = {
         "seed": seed,
+        "class_names": list(dataset.class_names),
         "classifier": report.to_dict() if hasattr(report, "to_dict") else asdict(report),
         "test_accuracy_per_frame": [
             float((test.posteriors[:, t].argmax(1) == test.labels).mean()) for t in range(test.num_frames)
@@ -222,27 +229,32 @@ def summarise(results: Mapping[str, Any]) -> dict:
         "seeds": len(runs),
         "threshold_curve": curve,
         "front": front.tolist(),
+        "front_auc": front_auc(front),
         "test_accuracy_per_frame": np.mean([r["test_accuracy_per_frame"] for r in runs], axis=0).tolist(),
         "per_lambda": {},
     }
     for key in runs[0]["baselines"]:
         row: dict[str, Any] = {}
         for name in ("last_frame", "threshold_val", "oracle"):
-            row[name] = {
-                m: _mean([r["baselines"][key][name][m] for r in runs])
-                for m in ("accuracy", "earliness", "mean_return", "hm")
-            }
+            row[name] = _means([r["baselines"][key][name] for r in runs])
         for agent in runs[0]["agents"]:
-            m = {
-                k: _mean([r["agents"][agent][key][k] for r in runs])
-                for k in ("accuracy", "earliness", "mean_return", "hm")
-            }
+            m = _means([r["agents"][agent][key] for r in runs])
+            m["front_accuracy_at_earliness"] = front_accuracy_at(front, m["earliness"])
             m["on_or_above_front"] = bool(on_or_above_front((m["earliness"], m["accuracy"]), front, tolerance=0.01))
             m["beats_last_frame_return"] = m["mean_return"] > row["last_frame"]["mean_return"]
             m["accuracy_minus_last_frame"] = m["accuracy"] - row["last_frame"]["accuracy"]
             row[agent] = m
         summary["per_lambda"][key] = row
     return summary
+
+
+def _means(scores: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Means over seeds of the figures the summary reports, per-class accuracy and AvgCost included."""
+    out: dict[str, Any] = {k: _mean([s[k] for s in scores]) for k in ("accuracy", "earliness", "mean_return", "hm")}
+    for group in ("avg_cost", "per_class_accuracy"):
+        keys = sorted(set().union(*(s[group] for s in scores)), key=float)
+        out[group] = {k: _mean([s[group][k] for s in scores if k in s[group]]) for k in keys}
+    return out
 
 
 def _pct(x: float) -> str:
@@ -257,19 +269,42 @@ def sequence_markdown(results: Mapping[str, Any]) -> str:
         lines += [
             f"#### λ = {key}",
             "",
-            "| policy | accuracy | earliness | HM | mean return | on/above the front | return > last_frame |",
-            "| --- | --- | --- | --- | --- | --- | --- |",
+            "| policy | accuracy | earliness | HM | AvgCost(0.1) | mean return | front at its earliness "
+            "| on/above the front | return > last_frame |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
         ]
         for name, m in row.items():
-            flags = ["", ""]
+            flags = ["", "", ""]
             if "on_or_above_front" in m:
-                flags = ["yes" if m[k] else "no" for k in ("on_or_above_front", "beats_last_frame_return")]
-            cells = [f"`{name}`", *(_pct(m[k]) for k in ("accuracy", "earliness", "hm")), f"{m['mean_return']:.3f}"]
-            lines.append("| " + " | ".join([*cells, *flags]) + " |")
+                flags = [_pct(m["front_accuracy_at_earliness"])]
+                flags += ["yes" if m[k] else "no" for k in ("on_or_above_front", "beats_last_frame_return")]
+            cost = m["avg_cost"].get("0.1", m["avg_cost"].get(0.1))
+            cells = [f"`{name}`", *(_pct(m[k]) for k in ("accuracy", "earliness", "hm")), f"{cost:.3f}"]
+            lines.append("| " + " | ".join([*cells, f"{m['mean_return']:.3f}", *flags]) + " |")
         lines.append("")
+    lines += _per_class_lines(results, s)
     per_frame = " · ".join(_pct(a) for a in s["test_accuracy_per_frame"])
-    lines += [f"Classifier accuracy on the test identities after frame t = 1..T: {per_frame}", ""]
+    lines += [
+        f"Classifier accuracy on the test identities after frame t = 1..T: {per_frame}",
+        "",
+        f"Area under the mean threshold front (earliness 0 to 1): {s['front_auc']:.3f}",
+        "",
+    ]
     return "\n".join(lines)
+
+
+def _per_class_lines(results: Mapping[str, Any], s: Mapping[str, Any]) -> list[str]:
+    """One table of per-class test accuracy: every policy at every λ."""
+    first = next(iter(results["runs"].values()))
+    names = first.get("class_names") or list(SEQUENCE_CLASSES)
+    lines = ["Per-class test accuracy (percent):", "", "| λ | policy | " + " | ".join(names) + " |"]
+    lines.append("| --- | --- | " + " | ".join("---" for _ in names) + " |")
+    for key, row in s["per_lambda"].items():
+        for name, m in row.items():
+            per_class = m["per_class_accuracy"]
+            cells = [_pct(per_class[str(k)]) if str(k) in per_class else "–" for k in range(len(names))]
+            lines.append(f"| {key} | `{name}` | " + " | ".join(cells) + " |")
+    return [*lines, ""]
 
 
 def sequence_plot(results: Mapping[str, Any], path: str | Path) -> Path:
