@@ -193,7 +193,7 @@ def test_ablation_switches_are_recorded_only_when_not_the_default(make_env):
     train_sequence_agent("ppo", vec, 0.07, total_timesteps=128, curriculum=False, n_steps=64, batch_size=64)
 
 
-@pytest.mark.parametrize("algo", ["dqn", "recurrent_ppo", "reinforce"])
+@pytest.mark.parametrize("algo", ["dqn", "recurrent_ppo", "reinforce", "earliest"])
 def test_the_other_bundled_agents_train_and_play_a_split(tmp_path, algo):
     from agents.sequence.settings import OBSERVATION
 
@@ -210,3 +210,19 @@ def test_the_other_bundled_agents_train_and_play_a_split(tmp_path, algo):
     t_commit, predictions = commit_times(model, env)
     assert t_commit.shape == predictions.shape == (env.num_sequences,)
     assert ((predictions >= -1) & (predictions < env.num_classes)).all()
+
+
+def test_earliest_penalty_by_hand_and_its_env_pays_nothing_for_a_wait(make_env):
+    from agents.sequence.earliest import EarliestREINFORCE
+
+    vec = DummyVecEnv([lambda: make_env(wait_penalty=0.05)])
+    model = train_sequence_agent("earliest", vec, 0.2, total_timesteps=64, seed=0)
+    assert isinstance(model, EarliestREINFORCE) and model.halt_penalty == 0.2
+    assert vec.get_attr("wait_penalty") == [0.0]  # EARLIEST's form: λ is on the policy, not in the reward
+    obs = torch.as_tensor(np.stack([make_env().observations_at(t)[0] for t in range(T)]))
+    with torch.no_grad():
+        p_wait = model.policy.action_probabilities(obs)[:, 0]
+        expected = 0.2 * (-torch.log(1 - p_wait)).mean()
+        assert model.auxiliary_loss(obs).item() == pytest.approx(expected.item(), rel=1e-5)
+    with pytest.raises(ValueError, match="halt_penalty"):
+        EarliestREINFORCE("CategoricalMlpPolicy", vec, halt_penalty=-1.0)

@@ -305,7 +305,7 @@ class REINFORCE(BaseAlgorithm):
             log_prob = self.policy.log_prob(obs_t[idx], act_t[idx])
             entropy = self.policy.entropy(obs_t[idx]).mean()
             policy_loss = -(adv_t[idx] * log_prob).mean()
-            loss = policy_loss - self.ent_coef * entropy
+            loss = policy_loss - self.ent_coef * entropy + self.auxiliary_loss(obs_t[idx])
             self.policy.optimizer.zero_grad()
             loss.backward()
             th.nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
@@ -329,6 +329,11 @@ class REINFORCE(BaseAlgorithm):
             if key in info:
                 stats[f"env/{key}"] = float(info[key])
         return stats
+
+    def auxiliary_loss(self, obs: th.Tensor) -> th.Tensor | float:
+        """A term added to each minibatch's loss; 0 here. Subclasses put a policy-side penalty here (e.g.
+        EARLIEST's earliness pressure, :class:`agents.sequence.earliest.EarliestREINFORCE`)."""
+        return 0.0
 
     def _running_advantages(self, g: np.ndarray) -> np.ndarray:
         """``G_t − b_t`` with the running baseline of ``return_baseline="running"``, which is then updated

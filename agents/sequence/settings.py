@@ -25,10 +25,17 @@ SEQUENCE_ALGORITHMS: dict[str, str] = {
     "dqn": "SB3 DQN, MlpPolicy on the posterior observation",
     "recurrent_ppo": "sb3-contrib RecurrentPPO, MultiInputLstmPolicy on the pixel observation",
     "reinforce": "the package's REINFORCE, CategoricalMlpPolicy on the posterior observation, running baseline",
+    "earliest": "REINFORCE with EARLIEST's policy-side penalty λ·mean(−log p_halt), trained on the env at λ = 0",
 }
 """Algorithm name → what it runs."""
 
-DEFAULT_TIMESTEPS: dict[str, int] = {"ppo": 300_000, "dqn": 100_000, "recurrent_ppo": 20_000, "reinforce": 300_000}
+DEFAULT_TIMESTEPS: dict[str, int] = {
+    "ppo": 300_000,
+    "dqn": 100_000,
+    "recurrent_ppo": 20_000,
+    "reinforce": 300_000,
+    "earliest": 300_000,
+}
 """Training budget in env steps (decisions)."""
 
 _KWARGS: dict[str, dict[str, Any]] = {
@@ -72,8 +79,9 @@ _KWARGS: dict[str, dict[str, Any]] = {
         "policy_kwargs": {"net_arch": [64, 64]},
     },
 }
+_KWARGS["earliest"] = dict(_KWARGS["reinforce"])
 
-N_ENVS: dict[str, int] = {"ppo": 4, "dqn": 1, "recurrent_ppo": 4, "reinforce": 4}
+N_ENVS: dict[str, int] = {"ppo": 4, "dqn": 1, "recurrent_ppo": 4, "reinforce": 4, "earliest": 4}
 """Parallel envs (a DummyVecEnv) each algorithm collects from."""
 
 OBSERVATION: dict[str, str] = {
@@ -81,6 +89,7 @@ OBSERVATION: dict[str, str] = {
     "dqn": "posterior",
     "recurrent_ppo": "pixels",
     "reinforce": "posterior",
+    "earliest": "posterior",
 }
 """The env observation each algorithm is built for."""
 
@@ -137,13 +146,17 @@ def build_sequence_agent(
         from agents.reinforce import REINFORCE
 
         model = REINFORCE("CategoricalMlpPolicy", env, seed=seed, **kwargs)
+    elif algo == "earliest":
+        from agents.sequence.earliest import EarliestREINFORCE
+
+        model = EarliestREINFORCE("CategoricalMlpPolicy", env, seed=seed, **kwargs)
     else:
         from sb3_contrib import RecurrentPPO
 
         model = RecurrentPPO("MultiInputLstmPolicy", env, seed=seed, **kwargs)
     if initial_wait_probability is not None:
         with th.no_grad():
-            head = model.policy.net[-1] if algo == "reinforce" else model.policy.action_net
+            head = model.policy.net[-1] if algo in ("reinforce", "earliest") else model.policy.action_net
             head.weight[0].mul_(0.0)  # the wait logit starts as a constant: the same push on every frame
             head.bias.zero_()
             head.bias[0] = wait_bias(head.out_features, initial_wait_probability)
@@ -160,11 +173,17 @@ def train_sequence_agent(
     **overrides: Any,
 ) -> BaseAlgorithm:
     """Build ``algo`` (:func:`build_sequence_agent`) and train it for ``total_timesteps`` (default
-    :data:`DEFAULT_TIMESTEPS`); with ``curriculum``, PPO and RecurrentPPO learn under the wait-penalty
-    curriculum (:class:`~agents.sequence.curriculum.WaitPenaltyCurriculum`) that ends at ``wait_penalty``."""
+    :data:`DEFAULT_TIMESTEPS`); with ``curriculum``, PPO, RecurrentPPO and REINFORCE learn under the
+    wait-penalty curriculum (:class:`~agents.sequence.curriculum.WaitPenaltyCurriculum`) that ends at
+    ``wait_penalty``. ``"earliest"`` learns on the env at λ = 0 with ``wait_penalty`` as its policy-side
+    ``halt_penalty`` (:class:`~agents.sequence.earliest.EarliestREINFORCE`)."""
     from agents.sequence.curriculum import WaitPenaltyCurriculum
 
     steps = DEFAULT_TIMESTEPS[_check(algo)] if total_timesteps is None else int(total_timesteps)
+    if algo == "earliest":  # EARLIEST's form: the env pays nothing for a wait, the policy carries λ
+        env.set_attr("wait_penalty", 0.0)
+        model = build_sequence_agent(algo, env, seed=seed, halt_penalty=wait_penalty, **overrides)
+        return model.learn(total_timesteps=steps)
     model = build_sequence_agent(algo, env, seed=seed, **overrides)
     callback = WaitPenaltyCurriculum(wait_penalty, steps) if curriculum and algo != "dqn" else None
     return model.learn(total_timesteps=steps, callback=callback)
