@@ -155,3 +155,19 @@ def test_bad_outcomes_raise_naming_the_argument(kwargs, match):
 def test_bad_points_raise_naming_the_argument(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_accuracy_earliness_picture(tmp_path):
+    from PIL import Image
+
+    from fer_select_env.envs.sequence.plots import FRONT_SIZE, plot_accuracy_earliness
+
+    curve = [(0.1, 0.2), (0.5, 0.6), (0.9, 0.8)]
+    path = plot_accuracy_earliness(
+        curve, curve, {"ppo": {"0.01": (0.6, 0.78)}}, {"last_frame": (1.0, 0.81)}, tmp_path / "f.png"
+    )
+    assert Image.open(path).size == (100 * FRONT_SIZE[0], 100 * FRONT_SIZE[1])
+    with pytest.raises(ValueError, match="curve"):
+        plot_accuracy_earliness([], curve, {}, {}, tmp_path / "g.png")
+    with pytest.raises(ValueError, match=r"agents\['ppo'\]"):
+        plot_accuracy_earliness(curve, curve, {"ppo": {"0.01": (float("nan"), 0.5)}}, {}, tmp_path / "h.png")

@@ -19,6 +19,7 @@ OUT = DOCS / "envs"
 
 FAMILY_TITLES: dict[str, str] = {
     "select": "FERSelect: RLPS data selection",
+    "sequence": "FERSequence: early recognition on face sequences",
 }
 """Family → page title; a family without one is titled by its folder name."""
 
