@@ -23,7 +23,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 SEQUENCE_ALGORITHMS: dict[str, str] = {
     "ppo": "SB3 PPO, MlpPolicy on the posterior observation",
     "dqn": "SB3 DQN, MlpPolicy on the posterior observation",
-    "recurrent_ppo": "sb3-contrib RecurrentPPO, MultiInputLstmPolicy on the pixel observation",
+    "recurrent_ppo": "sb3-contrib RecurrentPPO on the pixel observation (does not learn yet: docs/sequence.md)",
     "reinforce": "the package's REINFORCE, CategoricalMlpPolicy on the posterior observation, running baseline",
     "earliest": "REINFORCE with EARLIEST's policy-side penalty λ·mean(−log p_halt), trained on the env at λ = 0",
 }
