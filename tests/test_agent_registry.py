@@ -147,3 +147,26 @@ def test_unregistered_agents_are_gone(toy_agents):
             get_agent("toy_filter")
     finally:
         register_agent(toy_agents[0])
+
+
+def test_eq2_baseline_flag_reaches_ppos_env(tmp_path):
+    """``--eq2-baseline`` (``RLSettings.extra_env_kwargs``) overrides an agent's own env arguments: PPO's
+    bundled per-step reward uses the ``mean`` baseline, and the flag must replace it."""
+    from agents.experiment.cli import build_parser
+    from agents.experiment.cli.args import budget_settings
+    from agents.experiment.registry import get_agent
+    from agents.experiment.settings import RLSettings
+    from fer_select_env.models import ClassifierConfig
+    from fer_select_env.testing import TINY_CLASSIFIER, make_blob_dataset
+
+    args = build_parser().parse_args(["benchmark", "--eq2-baseline", "class_prior"])
+    assert budget_settings(args)["extra_env_kwargs"] == {"baseline": "class_prior"}
+    data = make_blob_dataset(n_train=12, n_val=9, n_test=9)
+    config = ClassifierConfig(**TINY_CLASSIFIER)
+    training = get_agent("ppo").training
+    plain = training.make_env(data, 0, RLSettings(classifier_config=config, cache_dir=tmp_path))
+    flagged = training.make_env(
+        data, 0, RLSettings(classifier_config=config, cache_dir=tmp_path, **budget_settings(args))
+    )
+    assert (plain.baseline, flagged.baseline) == ("mean", "class_prior")
+    assert flagged.reward_mode == plain.reward_mode == "per_step"

@@ -16,6 +16,7 @@ from fer_select_env.data.dataset import FERDataset
 from fer_select_env.data.npz import npz_members
 from fer_select_env.data.resolve import DEFAULT_SCENARIO, load_or_make_synthetic
 from fer_select_env.data.scenarios import SCENARIOS
+from fer_select_env.envs.select.rewards import EQ2_BASELINES
 from fer_select_env.models import ClassifierConfig
 
 PROG = "fer-select"
@@ -117,15 +118,26 @@ def add_budget_arguments(parser: argparse.ArgumentParser) -> None:
         f"its keep probability is above 1/2 (default {defaults.selection_rule})",
     )
 
+    parser.add_argument(
+        "--eq2-baseline",
+        choices=EQ2_BASELINES,
+        default=None,
+        help="the b of Eq. 2 in every RL selector's env, over each agent's own choice (default: the agent's; "
+        "PPO's bundled per-step reward uses mean)",
+    )
+
 
 def budget_settings(args: argparse.Namespace) -> dict[str, Any]:
     """The :class:`RLSettings` fields of :func:`add_budget_arguments`' flags."""
-    return {
+    out: dict[str, Any] = {
         "episodes": args.episodes,
         "pretrain_episodes": args.pretrain_episodes,
         "min_gradient_steps": args.min_gradient_steps or None,
         "selection_rule": args.rl_selection,
     }
+    if getattr(args, "eq2_baseline", None) is not None:
+        out["extra_env_kwargs"] = {"baseline": args.eq2_baseline}
+    return out
 
 
 def add_device_argument(parser: argparse.ArgumentParser) -> None:
