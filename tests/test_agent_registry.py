@@ -155,6 +155,7 @@ def test_eq2_baseline_flag_reaches_ppos_env(tmp_path):
     from agents.experiment.cli import build_parser
     from agents.experiment.cli.args import budget_settings
     from agents.experiment.registry import get_agent
+    from agents.experiment.rl_selection import PPO_ENV_KWARGS, make_selection_env
     from agents.experiment.settings import RLSettings
     from fer_select_env.models import ClassifierConfig
     from fer_select_env.testing import TINY_CLASSIFIER, make_blob_dataset
@@ -163,10 +164,13 @@ def test_eq2_baseline_flag_reaches_ppos_env(tmp_path):
     assert budget_settings(args)["extra_env_kwargs"] == {"baseline": "class_prior"}
     data = make_blob_dataset(n_train=12, n_val=9, n_test=9)
     config = ClassifierConfig(**TINY_CLASSIFIER)
+    plain_settings = RLSettings(classifier_config=config, cache_dir=tmp_path)
+    flagged_settings = RLSettings(classifier_config=config, cache_dir=tmp_path, **budget_settings(args))
     training = get_agent("ppo").training
-    plain = training.make_env(data, 0, RLSettings(classifier_config=config, cache_dir=tmp_path))
-    flagged = training.make_env(
-        data, 0, RLSettings(classifier_config=config, cache_dir=tmp_path, **budget_settings(args))
-    )
-    assert (plain.baseline, flagged.baseline) == ("mean", "class_prior")
-    assert flagged.reward_mode == plain.reward_mode == "per_step"
+    for settings, baseline in ((plain_settings, "mean"), (flagged_settings, "class_prior")):
+        # both roads to PPO's env: the registry's (train, clean) and the benchmark's ppo_selector
+        for env in (
+            training.make_env(data, 0, settings),
+            make_selection_env(data, "label_aware", 0, settings, **PPO_ENV_KWARGS),
+        ):
+            assert (env.baseline, env.reward_mode) == (baseline, "per_step")

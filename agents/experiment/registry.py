@@ -99,12 +99,10 @@ class RLTraining:
     selection: Callable[[FERSelectEnv, BaseAlgorithm, VecNormalize | None, int], Selection] | None = None
 
     def make_env(self, dataset: FERDataset, seed: int, settings: RLSettings, **kwargs: Any) -> FERSelectEnv:
-        """The env this agent trains and selects on, with its :attr:`env_kwargs`, then the user's
-        ``settings.extra_env_kwargs`` (which override the agent's defaults: ``--eq2-baseline class_prior``
-        must reach PPO, whose bundled reward uses the ``mean`` baseline), then ``kwargs``."""
+        """The env this agent trains and selects on, with its :attr:`env_kwargs` and ``kwargs`` (the user's
+        ``settings.extra_env_kwargs`` override both: see :func:`~agents.experiment.rl_selection.make_selection_env`)."""
         factory = make_selection_env if self.env_factory is None else self.env_factory
-        env_kwargs = {**self.env_kwargs, **settings.extra_env_kwargs, **kwargs}
-        return factory(dataset, self.observation, seed, settings, **env_kwargs)
+        return factory(dataset, self.observation, seed, settings, **{**self.env_kwargs, **kwargs})
 
     def select_pass(
         self,

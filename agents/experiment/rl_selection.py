@@ -60,7 +60,9 @@ def make_selection_env(
     **kwargs: Any,
 ) -> FERSelectEnv:
     """The env every RL selector of the benchmark trains on (classifier pre-training seeded by ``seed``);
-    ``env_class`` is FERSelect-v0's class or a variant of it (FERSelectRelabel-v0's)."""
+    ``env_class`` is FERSelect-v0's class or a variant of it (FERSelectRelabel-v0's). ``kwargs`` are the
+    agent's own env arguments; the user's ``settings.extra_env_kwargs`` override them (``--eq2-baseline
+    class_prior`` must reach PPO, whose bundled per-step reward uses the ``mean`` baseline)."""
     env_kwargs: dict[str, Any] = {
         "observation": observation,
         "persistent_classifier": settings.persistent_classifier,
@@ -68,8 +70,8 @@ def make_selection_env(
         "classifier_seed": seed,
         "device": settings.device,
         "cache_dir": settings.cache_dir,
-        **settings.extra_env_kwargs,
         **kwargs,
+        **settings.extra_env_kwargs,
     }
     return env_class(dataset, **env_kwargs)
 
