@@ -170,3 +170,8 @@ def test_labels_beyond_class_names_are_refused(tmp_path):
 def test_make_sequence_dataset_rejects_unknown_classes():
     with pytest.raises(ValueError, match="classes"):
         make_sequence_dataset(n_subjects=3, classes=("happy", "bored"))
+
+
+def test_byte_string_class_names_are_decoded(tmp_path):
+    path = _write(tmp_path / "b.npz", class_names=np.array([b"calm", b"glad"]))
+    assert FERSequenceDataset.from_npz(path).class_names == ("calm", "glad")

@@ -17,8 +17,13 @@ import json
 import os
 import stat
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from fer_select_env.core.serialization import load_tensor_file, tensor_file_bytes
+
+T = TypeVar("T")
 
 CACHE_ENV_VAR = "FER_SELECT_CACHE_DIR"
 _WARNED: set[tuple[str, str]] = set()
@@ -101,3 +106,51 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)  # a failed write (path is a directory, disk full, Ctrl-C) leaves no temp file
         raise
+
+
+def write_cache_entry(path: Path, inputs: dict[str, Any], cache_format: int, **payload: Any) -> None:
+    """Store ``payload`` (tensors and plain values) at ``path`` with the ``inputs`` it was made from, atomically,
+    in the tensor format :func:`read_cache_entry` reads."""
+    entry = {"cache_format": cache_format, "inputs": inputs, **payload}
+    atomic_write_bytes(path, tensor_file_bytes(entry))
+
+
+def read_cache_entry(
+    path: Path,
+    inputs: dict[str, Any],
+    cache_format: int,
+    apply: Callable[[dict[str, Any]], T],
+    *,
+    what: str,
+    category: type[Warning] = CacheWarning,
+    map_location: Any = "cpu",
+) -> T | None:
+    """``apply(entry)`` for the entry at ``path`` when it is readable, of ``cache_format`` and was made from
+    ``inputs``; otherwise a ``category`` warning naming ``what`` and None (the caller rebuilds and rewrites it).
+
+    The file is read with ``torch.load(weights_only=True)``: one naming Python objects is refused, never run.
+    An ``apply`` that raises ValueError, KeyError, TypeError or RuntimeError (a state that does not fit) counts
+    as unreadable too.
+    """
+    try:
+        entry = load_tensor_file(path, map_location=map_location)
+    except ValueError as exc:  # damaged, foreign, or naming Python objects (refused, never run)
+        warnings.warn(f"ignoring unreadable {what} {exc}; retraining", category, stacklevel=3)
+        return None
+    stored = entry.get("inputs") if isinstance(entry, dict) else None
+    if not isinstance(entry, dict) or entry.get("cache_format") != cache_format or stored != inputs:
+        differ = sorted(k for k in inputs if not isinstance(stored, dict) or stored.get(k) != inputs[k])
+        why = f"its {', '.join(differ)} differ" if isinstance(stored, dict) else "it does not record its inputs"
+        warnings.warn(
+            f"ignoring {what} {path}: {why} (another version's entry, or one copied or planted there); retraining",
+            category,
+            stacklevel=3,
+        )
+        return None
+    try:
+        return apply(entry)
+    except (ValueError, KeyError, TypeError, RuntimeError) as exc:
+        warnings.warn(
+            f"ignoring unreadable {what} {path} ({type(exc).__name__}: {exc}); retraining", category, stacklevel=3
+        )
+        return None

@@ -94,6 +94,27 @@ def _class_name(key: str, value: object) -> str:
     return str(value)
 
 
+def check_npz_keys(path: Path, required: Sequence[str], what: str = "dataset file") -> set[str]:
+    """The member names of the npz at ``path``: ``FileNotFoundError`` when there is no such file, a
+    ``ValueError`` naming the file and the missing keys when one of ``required`` is absent."""
+    if not path.exists():
+        raise FileNotFoundError(f"{what} not found: {path}")
+    keys = set(npz_members(path))
+    missing = [k for k in required if k not in keys]
+    if missing:
+        raise ValueError(f"{path}: missing required key(s) {missing}; found {sorted(keys)}")
+    return keys
+
+
+def npz_class_names(path: Path, raw: np.ndarray) -> tuple[str, ...]:
+    """An npz's ``class_names`` member as strings (bytes decoded as UTF-8), or a ``ValueError`` naming it."""
+    if raw.dtype.kind not in "US" or raw.ndim != 1:
+        raise ValueError(
+            f"{path}: class_names: must be a string array of one dimension, got dtype {raw.dtype} and shape {raw.shape}"
+        )
+    return tuple(_class_name(f"{path}: class_names", s) for s in raw)
+
+
 @dataclass(eq=False)
 class FERDataset:
     """Train/val/test images and labels for facial expression recognition, with optional noise ground truth.
@@ -255,12 +276,7 @@ class FERDataset:
             :data:`fer_select_env.data.npz.MAX_NPZ_BYTES`, 2 GiB)
         """
         path = Path(path)
-        if not path.exists():
-            raise FileNotFoundError(f"dataset file not found: {path}")
-        keys = set(npz_members(path))
-        missing = [k for k in REQUIRED_KEYS if k not in keys]
-        if missing:
-            raise ValueError(f"{path}: missing required key(s) {missing}; found {sorted(keys)}")
+        keys = check_npz_keys(path, REQUIRED_KEYS)
         extra_keys: dict[str, dict[str, str]] = {s: {} for s in SPLITS}  # split -> name -> key
         for key in sorted(keys):
             for split in ("val", "test", "train"):  # longest prefixes first
@@ -270,15 +286,7 @@ class FERDataset:
                     break
         wanted = [*REQUIRED_KEYS, "noise_train", "class_names", *(k for e in extra_keys.values() for k in e.values())]
         z = read_npz(path, wanted, max_bytes=max_bytes)
-        names = None
-        if "class_names" in z:
-            raw = z["class_names"]
-            if raw.dtype.kind not in "US" or raw.ndim != 1:
-                raise ValueError(
-                    f"{path}: class_names: must be a string array of one dimension, got dtype {raw.dtype} "
-                    f"and shape {raw.shape}"
-                )
-            names = tuple(_class_name(f"{path}: class_names", s) for s in raw)
+        names = npz_class_names(path, z["class_names"]) if "class_names" in z else None
         try:
             return cls.from_arrays(
                 **{k: z[k] for k in REQUIRED_KEYS},

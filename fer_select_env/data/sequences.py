@@ -28,8 +28,9 @@ import numpy as np
 from fer_select_env.core.cache import atomic_write_bytes
 from fer_select_env.core.checks import check_int_at_least, check_integer_array, check_positive_int
 from fer_select_env.core.emotions import FER2013_CLASS_NAMES
+from fer_select_env.data.dataset import check_npz_keys, npz_class_names
 from fer_select_env.data.loaders._common import seeded_split
-from fer_select_env.data.npz import npz_members, read_npz
+from fer_select_env.data.npz import read_npz
 from fer_select_env.faces.sequences import render_face_sequences, sample_sequence_action_units
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
@@ -167,21 +168,9 @@ class FERSequenceDataset:
     ) -> FERSequenceDataset:
         """Read sequences from an ``.npz`` file in the format of the module docstring."""
         path = Path(path)
-        if not path.exists():
-            raise FileNotFoundError(f"sequence dataset file not found: {path}")
-        keys = set(npz_members(path))
-        missing = [k for k in REQUIRED_KEYS if k not in keys]
-        if missing:
-            raise ValueError(f"{path}: missing required key(s) {missing}; found {sorted(keys)}")
+        check_npz_keys(path, REQUIRED_KEYS, what="sequence dataset file")
         z = read_npz(path, [*REQUIRED_KEYS, "class_names", "split"], max_bytes=max_bytes)
-        names = None
-        if "class_names" in z:
-            raw = z["class_names"]
-            if raw.dtype.kind not in "US" or raw.ndim != 1:
-                raise ValueError(
-                    f"{path}: class_names: must be a 1-D string array, got dtype {raw.dtype} shape {raw.shape}"
-                )
-            names = [str(s) for s in raw]
+        names = npz_class_names(path, z["class_names"]) if "class_names" in z else None
         try:
             return cls.from_arrays(
                 z["frames"], z["labels"], z["subjects"], names, z.get("split"), fractions=fractions, seed=seed

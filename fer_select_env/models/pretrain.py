@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from fer_select_env.core.cache import atomic_write_bytes, cache_key, cache_subdir
+from fer_select_env.core.cache import cache_key, cache_subdir, read_cache_entry, write_cache_entry
 from fer_select_env.core.seeding import check_seed
-from fer_select_env.core.serialization import load_tensor_file, tensor_file_bytes
 from fer_select_env.core.version import __version__
 from fer_select_env.data.dataset import FERDataset
 from fer_select_env.models.classifier import EmotionClassifier, FitReport
@@ -51,32 +49,15 @@ def pretrain_cache_path(
 def _cached_state(path: Path, inputs: dict[str, Any], clf: EmotionClassifier) -> bool:
     """Load the entry at ``path`` into ``clf`` if it is readable and was made from ``inputs``; otherwise warn
     and return False (the caller retrains and overwrites it)."""
-    try:
-        entry = load_tensor_file(path, map_location=clf.device)
-    except ValueError as exc:  # damaged, foreign, or naming Python objects (refused, never run)
-        warnings.warn(f"ignoring unreadable classifier cache {exc}; retraining", RuntimeWarning, stacklevel=3)
-        return False
-    stored = entry.get("inputs") if isinstance(entry, dict) else None
-    if not isinstance(entry, dict) or entry.get("cache_format") != CACHE_FORMAT or stored != inputs:
-        differ = sorted(k for k in inputs if not isinstance(stored, dict) or stored.get(k) != inputs[k])
-        why = f"its {', '.join(differ)} differ" if isinstance(stored, dict) else "it does not record its inputs"
-        warnings.warn(
-            f"ignoring classifier cache {path}: {why} (an older version's entry, or one copied or planted "
-            "there); retraining",
-            RuntimeWarning,
-            stacklevel=3,
-        )
-        return False
-    try:
+
+    def apply(entry: dict[str, Any]) -> bool:
         clf.load_state_dict(entry["classifier"])
-    except (ValueError, KeyError, TypeError, RuntimeError) as exc:
-        warnings.warn(
-            f"ignoring unreadable classifier cache {path} ({type(exc).__name__}: {exc}); retraining",
-            RuntimeWarning,
-            stacklevel=3,
-        )
-        return False
-    return True
+        return True
+
+    loaded = read_cache_entry(
+        path, inputs, CACHE_FORMAT, apply, what="classifier cache", category=RuntimeWarning, map_location=clf.device
+    )
+    return loaded is True
 
 
 def pretrain_classifier(
@@ -116,11 +97,5 @@ def pretrain_classifier(
         strategy="scratch",
         progress=progress,
     )
-    entry = {
-        "cache_format": CACHE_FORMAT,
-        "inputs": inputs,
-        "classifier": clf.state_dict(),
-        "pretrain_report": report.to_dict(),
-    }
-    atomic_write_bytes(path, tensor_file_bytes(entry))
+    write_cache_entry(path, inputs, CACHE_FORMAT, classifier=clf.state_dict(), pretrain_report=report.to_dict())
     return clf, report

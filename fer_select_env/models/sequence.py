@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import math
 import time
-import warnings
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -33,10 +32,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fer_select_env.core.cache import CacheWarning, atomic_write_bytes, cache_key, cache_subdir
+from fer_select_env.core.cache import cache_key, cache_subdir, read_cache_entry, write_cache_entry
 from fer_select_env.core.checks import check_device
 from fer_select_env.core.seeding import derive_seed, resolve_device, rng_scope, thread_limit
-from fer_select_env.core.serialization import load_tensor_file, tensor_file_bytes
 from fer_select_env.core.version import __version__
 from fer_select_env.models.classifier import _as_tensor, _batches, _better, _snapshot, training_grad_mode
 from fer_select_env.models.cnn import FastDropout
@@ -575,34 +573,16 @@ def sequence_cache_path(inputs: dict[str, Any], cache_dir: str | Path | None = N
 def _load_cached(path: Path, inputs: dict[str, Any], clf: SequenceClassifier) -> SequenceFitReport | None:
     """The stored report after loading the entry at ``path`` into ``clf``, if it is readable and was made from
     ``inputs``; otherwise a CacheWarning and None (the caller retrains and overwrites it)."""
-    try:
-        entry = load_tensor_file(path, map_location=clf.device)
-    except ValueError as exc:  # damaged, foreign, or naming Python objects (refused, never run)
-        warnings.warn(f"ignoring unreadable sequence classifier cache {exc}; retraining", CacheWarning, stacklevel=3)
-        return None
-    stored = entry.get("inputs") if isinstance(entry, dict) else None
-    if not isinstance(entry, dict) or entry.get("cache_format") != CACHE_FORMAT or stored != inputs:
-        differ = sorted(k for k in inputs if not isinstance(stored, dict) or stored.get(k) != inputs[k])
-        why = f"its {', '.join(differ)} differ" if isinstance(stored, dict) else "it does not record its inputs"
-        warnings.warn(
-            f"ignoring sequence classifier cache {path}: {why} (another version's entry, or one copied or "
-            "planted there); retraining",
-            CacheWarning,
-            stacklevel=3,
-        )
-        return None
-    try:
+
+    def apply(entry: dict[str, Any]) -> SequenceFitReport:
         clf.load_state_dict(entry["classifier"])
         report = SequenceFitReport.from_dict(dict(entry["report"]))
-    except (ValueError, KeyError, TypeError, RuntimeError) as exc:
-        warnings.warn(
-            f"ignoring unreadable sequence classifier cache {path} ({type(exc).__name__}: {exc}); retraining",
-            CacheWarning,
-            stacklevel=3,
-        )
-        return None
-    report.from_cache = True
-    return report
+        report.from_cache = True
+        return report
+
+    return read_cache_entry(
+        path, inputs, CACHE_FORMAT, apply, what="sequence classifier cache", map_location=clf.device
+    )
 
 
 def train_sequence_classifier(
@@ -651,8 +631,7 @@ def train_sequence_classifier(
         if report is not None:
             return clf, report
     report = _fit(clf, x, y, xv, yv)
-    entry = {"cache_format": CACHE_FORMAT, "inputs": inputs, "classifier": clf.state_dict(), "report": report.to_dict()}
-    atomic_write_bytes(path, tensor_file_bytes(entry))
+    write_cache_entry(path, inputs, CACHE_FORMAT, classifier=clf.state_dict(), report=report.to_dict())
     return clf, report
 
 
