@@ -23,3 +23,26 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
 @pytest.fixture
 def blob_dataset() -> FERDataset:
     return make_blob_dataset()
+
+
+@pytest.fixture(scope="session")
+def sequence_dataset():
+    from fer_select_env.data.sequences import make_sequence_dataset
+
+    # 4 frames: the sequence tests' T
+    return make_sequence_dataset(n_subjects=4, repeats=1, num_frames=4, image_size=16, seed=0)
+
+
+@pytest.fixture
+def make_sequence_env(sequence_dataset, tmp_path):
+    """``make(**kwargs)``: a FERSequence-v0 env on :func:`sequence_dataset` with the tiny classifier, cached in
+    the test's ``tmp_path`` (trained once per test, then loaded)."""
+    from fer_select_env.envs.sequence.env import FERSequenceEnv
+    from fer_select_env.testing import TINY_SEQUENCE_CLASSIFIER
+
+    def make(**kwargs):
+        return FERSequenceEnv(
+            dataset=sequence_dataset, classifier=dict(TINY_SEQUENCE_CLASSIFIER), cache_dir=tmp_path, **kwargs
+        )
+
+    return make

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from fer_select_env.core.cache import CACHE_ENV_VAR
+from fer_select_env.core.seeding import thread_limit
 from fer_select_env.data.dataset import FERDataset
 from fer_select_env.models import (
     ClassifierConfig,
@@ -69,10 +70,8 @@ def accuracy(proba: np.ndarray, y: np.ndarray) -> float:
 def _one_thread():
     """One intra-op thread: these tensors are tiny, and on a busy 2-core machine OpenMP's spinning threads
     made this file >10× slower. Restored afterwards so other test modules are unaffected."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with thread_limit(1):
+        yield
 
 
 @pytest.fixture(scope="module")

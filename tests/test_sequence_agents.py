@@ -22,20 +22,12 @@ from fer_select_env.envs.sequence.env import FERSequenceEnv
 from fer_select_env.testing import TINY_SEQUENCE_CLASSIFIER
 
 ROOT = Path(__file__).resolve().parents[1]
-T = 4
-
-
-@pytest.fixture(scope="module")
-def dataset():
-    return make_sequence_dataset(n_subjects=4, repeats=1, num_frames=T, image_size=16, seed=0)
+T = 4  # the frames of conftest's sequence_dataset
 
 
 @pytest.fixture
-def make_env(dataset, tmp_path):
-    def make(**kwargs):
-        return FERSequenceEnv(dataset=dataset, classifier=dict(TINY_SEQUENCE_CLASSIFIER), cache_dir=tmp_path, **kwargs)
-
-    return make
+def make_env(make_sequence_env):
+    return make_sequence_env
 
 
 def test_wait_bias_gives_the_asked_probability():

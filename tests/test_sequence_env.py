@@ -9,23 +9,20 @@ import pytest
 from gymnasium.error import ResetNeeded
 
 import fer_select_env  # noqa: F401  (registers the ids)
-from fer_select_env.data.sequences import make_sequence_dataset
 from fer_select_env.envs.sequence.env import FERSequenceEnv, posterior_features
 from fer_select_env.testing import TINY_SEQUENCE_CLASSIFIER
 
-T = 4
-
-
-@pytest.fixture(scope="module")
-def dataset():
-    return make_sequence_dataset(n_subjects=4, repeats=1, num_frames=T, image_size=16, seed=0)
+T = 4  # the frames of conftest's sequence_dataset
 
 
 @pytest.fixture
-def env(dataset, tmp_path):
-    return FERSequenceEnv(
-        dataset=dataset, classifier=dict(TINY_SEQUENCE_CLASSIFIER), wait_penalty=0.05, cache_dir=tmp_path
-    )
+def dataset(sequence_dataset):
+    return sequence_dataset
+
+
+@pytest.fixture
+def env(make_sequence_env):
+    return make_sequence_env(wait_penalty=0.05)
 
 
 def test_spaces(env, dataset):
@@ -78,19 +75,17 @@ def test_index_option_replays_a_sequence(env):
     assert info_a["index"] == info_b["index"] == 2 and np.array_equal(a, b)
 
 
-def test_same_seed_same_episodes(dataset, tmp_path):
+def test_same_seed_same_episodes(make_sequence_env):
     def indices(seed):
-        e = FERSequenceEnv(dataset=dataset, classifier=dict(TINY_SEQUENCE_CLASSIFIER), cache_dir=tmp_path)
+        e = make_sequence_env()
         e.reset(seed=seed)
         return [e.reset()[1]["index"] for _ in range(8)]
 
     assert indices(3) == indices(3)
 
 
-def test_pixels_observation(dataset, tmp_path):
-    env = FERSequenceEnv(
-        dataset=dataset, classifier=dict(TINY_SEQUENCE_CLASSIFIER), observation="pixels", cache_dir=tmp_path
-    )
+def test_pixels_observation(make_sequence_env):
+    env = make_sequence_env(observation="pixels")
     obs, _ = env.reset(seed=0, options={"index": 0})
     assert env.observation_space.contains(obs)
     assert np.array_equal(obs["frame"][0], env.frames[0, 0]) and obs["time"][0] == pytest.approx(1 / T)
@@ -98,15 +93,11 @@ def test_pixels_observation(dataset, tmp_path):
     assert np.array_equal(obs["frame"][0], env.frames[0, 1])
 
 
-def test_render_modes(dataset, tmp_path):
-    env = FERSequenceEnv(
-        dataset=dataset, classifier=dict(TINY_SEQUENCE_CLASSIFIER), render_mode="rgb_array", cache_dir=tmp_path
-    )
+def test_render_modes(make_sequence_env):
+    env = make_sequence_env(render_mode="rgb_array")
     env.reset(seed=0)
     assert env.render().shape == (16, 16, 3)
-    env = FERSequenceEnv(
-        dataset=dataset, classifier=dict(TINY_SEQUENCE_CLASSIFIER), render_mode="ansi", cache_dir=tmp_path
-    )
+    env = make_sequence_env(render_mode="ansi")
     env.reset(seed=0)
     assert "FERSequence-v0" in env.render()
 

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from fer_select_env.core.cache import CacheWarning
+from fer_select_env.core.seeding import thread_limit
 from fer_select_env.core.serialization import load_tensor_file, tensor_file_bytes
 from fer_select_env.models import sequence
 from fer_select_env.models.sequence import (
@@ -60,10 +61,8 @@ def weights(clf: SequenceClassifier) -> dict[str, torch.Tensor]:
 @pytest.fixture(scope="module", autouse=True)
 def _one_thread():
     """One intra-op thread: the tensors are tiny and the machine's cores are shared (restored afterwards)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with thread_limit(1):
+        yield
 
 
 @pytest.fixture(scope="module")

@@ -141,7 +141,12 @@ def run_seed(settings: SequenceBenchmarkSettings, seed: int, log: Callable[[str]
         for agent in settings.agents:
             t0 = time.perf_counter()
             model = _train_agent(agent, dataset, settings, seed, lam)
-            test_env = _env(dataset, "test", settings, seed, observation=OBSERVATION[agent], wait_penalty=lam)
+            # commit_times reads only the observations, so the posterior test env serves every λ; a pixel
+            # agent needs its own (the classifier then loads from the cache)
+            observation = OBSERVATION[agent]
+            test_env = (
+                test if observation == "posterior" else _env(dataset, "test", settings, seed, observation=observation)
+            )
             scores = _scored(*commit_times(model, test_env), test, lam)
             scores["train_seconds"] = time.perf_counter() - t0
             out["agents"].setdefault(agent, {})[key] = scores

@@ -13,6 +13,7 @@ swamped, and ``gamma = 1`` lets the commit's ±1 reach every earlier wait.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
@@ -102,8 +103,6 @@ def _check(algo: str) -> str:
 
 def sequence_agent_kwargs(algo: str) -> dict[str, Any]:
     """A copy of the bundled constructor arguments of ``algo``."""
-    import copy
-
     return copy.deepcopy(_KWARGS[_check(algo)])
 
 
