@@ -2,8 +2,8 @@
 
 Why: at initialisation a policy commits to a random class, so a commit is right 1 time in K whatever the
 frame, and waiting only costs. With λ > 0 PPO learns to commit at frame 0 before it learns which class to
-commit to, and stays there (measured: λ = 0.03, 300 subjects, 300,000 steps, test accuracy 0.16 at
-earliness 0.08; the threshold policies reach 0.79 at 0.71). Starting at λ = 0 lets it learn to read the
+commit to, and stays there (the ablation in ``docs/sequence.md``, λ = 0.03, seed 0: 16.0 % at earliness
+8.3 % without the curriculum, 78.4 % at 63.8 % with it). Starting at λ = 0 lets it learn to read the
 posterior first; λ then rises linearly to its target, and the last part of training runs at the target.
 """
 
