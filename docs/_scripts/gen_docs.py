@@ -20,6 +20,7 @@ OUT = DOCS / "envs"
 FAMILY_TITLES: dict[str, str] = {
     "select": "FERSelect: RLPS data selection",
     "sequence": "FERSequence: early recognition on face sequences",
+    "text": "FERReason: reasoning over action units with verifiable rewards",
 }
 """Family → page title; a family without one is titled by its folder name."""
 

@@ -64,6 +64,13 @@ ENV_SPECS: tuple[EnvSpecRow, ...] = (
         entry_point="fer_select_env.envs.sequence.env:FERSequenceEnv",
         summary="watch a face sequence frame by frame; wait, or commit to an emotion (early classification)",
     ),
+    # ------------------------------------------------------------------ text: token MDPs with verifiable rewards
+    EnvSpecRow(
+        id="FERReason-v0",
+        family="text",
+        entry_point="fer_select_env.envs.text.reason_env:FERReasonEnv",
+        summary="name a face's action units in <think>, then its emotion in <answer>; Facial-R1's verifiable rewards",
+    ),
 )
 """Every env id of the package, grouped by family."""
 

@@ -44,6 +44,7 @@ from agents.experiment.cli.benchmark import (
     run_benchmark_command,
 )
 from agents.experiment.cli.clean import NothingKept, add_clean_command, cmd_clean
+from agents.experiment.cli.reasoning import add_reasoning_command
 from agents.experiment.cli.report import add_report_command
 from agents.experiment.cli.sequence import add_sequence_command
 from agents.experiment.cli.train import add_train_command, cmd_train
@@ -96,6 +97,7 @@ def build_parser() -> Parser:
     add_clean_command(sub)
     add_report_command(sub)
     add_sequence_command(sub)
+    add_reasoning_command(sub)
     return parser
 
 
