@@ -33,13 +33,13 @@ def mean_std(rows: list[dict], key: str) -> str:
     return f"{np.mean(values):.1f} ± {np.std(values, ddof=1) if len(values) > 1 else 0.0:.1f}"
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="0,1,2,3,4", help="comma-separated seeds (default 0-4)")
     parser.add_argument("--out", default="reasoning.json", help="results file (default reasoning.json)")
     parser.add_argument("--quick", action="store_true", help="tiny data and budgets: checks the pipeline runs")
     parser.add_argument("--cache-dir", default=None, help="where the frozen encoders are cached")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     torch.set_num_threads(1)  # results reproduce for a thread count; one keeps two runs side by side fair
 
     settings = ReasonSettings()
@@ -70,7 +70,8 @@ def main() -> None:
             cells = " | ".join(mean_std(got, k) for k in ("au_f1_macro", "accuracy", "alignment"))
             print(f"| {r} | {np.mean([g['sft_sequences'] for g in got]):.0f} | {cells} | {passing} |")
     print(f"\nwrote {args.out}; {sum(r['wall_seconds'] for r in results):.0f} s of runs")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "examples"))
 
 import custom_agent  # noqa: E402
+import train_grpo_reason  # noqa: E402
 import train_ppo  # noqa: E402
 import train_reinforce  # noqa: E402
 
@@ -42,6 +43,20 @@ def test_train_ppo(tiny_npz, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert train_ppo.main(["--data", tiny_npz, "--episodes", "2", "--tensorboard-log", "tb"]) == 0
     assert "test macro-F1" in capsys.readouterr().out and (tmp_path / "ppo_selector.zip").is_file()
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # cold GRPO's flat-group warning, by design
+def test_train_grpo_reason_three_stages(tmp_path, capsys):
+    import json
+
+    out = tmp_path / "reasoning.json"
+    args = ["--seeds", "0", "--quick", "--out", str(out), "--cache-dir", str(tmp_path / "cache")]
+    assert train_grpo_reason.main(args) == 0
+    text = capsys.readouterr().out
+    assert "| sft+grpo |" in text and "| maskable_ppo |" in text and "Synthesis with" in text
+    result = json.loads(out.read_text())["seeds"][0]
+    assert set(result["rows"]) == set(result["val_rows"]) >= {"sft", "sft+grpo", "grpo_cold", "ppo"}
+    assert [r["round"] for r in result["synthesis"]] == [0, 1]
 
 
 def test_quickstart_tour(tiny_npz, capsys):

@@ -210,3 +210,21 @@ def test_metrics_by_hand(tiny_reason):
     m = reasoning_metrics(env, tokens, faces)
     assert m["accuracy"] == 50.0 and m["format_rate"] == 50.0
     assert m["hallucinated_au_rate"] == 0.0  # every named AU is true
+
+
+def test_consensus_keeps_the_aus_most_passing_samples_name(tiny_reason):
+    from agents.reasoning.evaluation import core_units
+    from agents.reasoning.synthesis import consensus_completion
+
+    env = tiny_reason().unwrapped
+    face = int(np.flatnonzero(env.labels == env.dataset.class_names.index("happy"))[0])
+    core = sorted(core_units("happy"), key=env.vocabulary.units.index)  # AU6, AU12
+    samples = [
+        {"predicted_aus": (*core, "AU26")},
+        {"predicted_aus": tuple(core)},
+        {"predicted_aus": (core[1], "AU4")},
+    ]
+    tokens = consensus_completion(env, face, samples)
+    assert env.vocabulary.decode(tokens) == f"<think>{' '.join(core)}</think><answer>happy</answer>"
+    # a consensus whose AUs do not fit the label is refused
+    assert consensus_completion(env, face, [{"predicted_aus": ("AU1", "AU4", "AU15")}]) is None

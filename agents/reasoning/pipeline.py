@@ -42,6 +42,8 @@ class ReasonSettings:
     :param ppo_timesteps: SB3 PPO / MaskablePPO budget in tokens
     :param au_budget: AU-labelled training faces of the synthesis experiment
     :param synthesis_rounds: k
+    :param synthesis_consensus: keep the AUs most passing samples of a face agree on (else the first passing
+        sample; :func:`~agents.reasoning.synthesis.synthesize`)
     """
 
     n_subjects: int = 200
@@ -54,6 +56,7 @@ class ReasonSettings:
     ppo_timesteps: int = 60_000
     au_budget: int = 300
     synthesis_rounds: int = 3
+    synthesis_consensus: bool = True
     net_arch: list[int] = field(default_factory=lambda: [128, 128])
     stages: tuple[str, ...] = STAGES
 
@@ -116,10 +119,12 @@ def run_reasoning(
     idx, tok = teacher_dataset(train, np.arange(train.num_prompts), rng, s.hallucination)
     v_idx, v_tok = teacher_dataset(val, np.arange(val.num_prompts), rng, 0.0)
     rows: dict[str, dict[str, Any]] = {}
+    val_rows: dict[str, dict[str, Any]] = {}
 
-    def score(name: str, policy: Any, env: Any = test) -> None:
-        rows[name] = reasoning_metrics(env, decode(policy, env))
-        log(f"seed {seed} {name:>20}: {metrics_line(rows[name])} [{time.perf_counter() - start:.0f}s]")
+    def score(name: str, policy: Any) -> None:
+        rows[name] = reasoning_metrics(test, decode(policy, test))
+        val_rows[name] = reasoning_metrics(val, decode(policy, val))
+        log(f"seed {seed} {name:>20} (val): {metrics_line(val_rows[name])} [{time.perf_counter() - start:.0f}s]")
 
     sft = _grpo(envs["train"], s, seed)
     train_sft(sft.policy, train, idx, tok, val=(val, v_idx, v_tok), epochs=s.sft_epochs, seed=seed)
@@ -142,8 +147,8 @@ def run_reasoning(
         score(name, model.policy)
     for name, masking in (("ppo", False), ("maskable_ppo", True)):
         if name in s.stages:
-            rows[name] = _ppo_row(dataset, s, seed, masking, cache_dir)
-            log(f"seed {seed} {name:>20}: {metrics_line(rows[name])}")
+            rows[name], val_rows[name] = _ppo_rows(dataset, s, seed, masking, cache_dir)
+            log(f"seed {seed} {name:>20} (val): {metrics_line(val_rows[name])}")
     synthesis = []
     if "synthesis" in s.stages:
         synthesis = _synthesis_rounds(dataset, s, seed, cache_dir, log)
@@ -151,15 +156,16 @@ def run_reasoning(
         "seed": seed,
         "settings": s.to_dict(),
         "rows": rows,
+        "val_rows": val_rows,
         "synthesis": synthesis,
         "histories": histories,
         "wall_seconds": time.perf_counter() - start,
     }
 
 
-def _ppo_row(
+def _ppo_rows(
     dataset: FERReasonDataset, s: ReasonSettings, seed: int, masking: bool, cache_dir: str | None
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """SB3's PPO (a learned critic in place of the group baseline), cold, on the same env; with masking,
     sb3-contrib's MaskablePPO on the grammar mask."""
     from sb3_contrib import MaskablePPO
@@ -178,10 +184,11 @@ def _ppo_row(
         device="cpu",
     )
     model.learn(s.ppo_timesteps)
-    test = gym.make(
-        "FERReason-v0", dataset=dataset, split="test", action_masking=masking, cache_dir=cache_dir
-    ).unwrapped
-    return reasoning_metrics(test, decode(model.policy, test))
+    out = []
+    for split in ("test", "val"):
+        env = gym.make("FERReason-v0", dataset=dataset, split=split, action_masking=masking, cache_dir=cache_dir)
+        out.append(reasoning_metrics(env.unwrapped, decode(model.policy, env.unwrapped)))
+    return out[0], out[1]
 
 
 def _synthesis_rounds(
@@ -201,14 +208,17 @@ def _synthesis_rounds(
         model = _grpo(envs["train"], s, seed)
         train_sft(model.policy, train, data_idx, data_tok, val=(val, v_idx, v_tok), epochs=s.sft_epochs, seed=seed)
         m = reasoning_metrics(test, decode(model.policy, test))
+        m["val"] = reasoning_metrics(val, decode(model.policy, val))
         m.update({"round": r, "sft_sequences": len(data_idx)})
         if r < s.synthesis_rounds:
-            new_idx, new_tok, stats = synthesize(model.policy, train, pool, s.group_size, rng)
+            new_idx, new_tok, stats = synthesize(
+                model.policy, train, pool, s.group_size, rng, consensus=s.synthesis_consensus
+            )
             m.update(stats)
             data_idx = np.concatenate([idx, new_idx])
             data_tok = np.concatenate([tok, new_tok]) if len(new_tok) else tok
         out.append(m)
-        log(f"seed {seed} synthesis round {r} ({m['sft_sequences']} SFT sequences): {metrics_line(m)}")
+        log(f"seed {seed} synthesis round {r} ({m['sft_sequences']} SFT sequences, val): {metrics_line(m['val'])}")
     return out
 
 
