@@ -80,6 +80,7 @@ def test_the_builtin_agents_and_their_kinds():
         "reinforce_paper",
         "reinforce_relabel",
         "ppo",
+        "grpo",
         "feng",
         "predicted_neq_given",
         "small_loss",
@@ -91,7 +92,9 @@ def test_the_builtin_agents_and_their_kinds():
     assert get_agent("oracle").needs_ground_truth and not get_agent("cleanlab").needs_ground_truth
     assert get_agent("ferplus_relabel").needs_ferplus and not get_agent("oracle").needs_ferplus
     assert [n for n in agent_names() if get_agent(n).reference] == ["oracle", "ferplus_relabel"]
-    assert set(agents.BASELINES) == set(agent_names(trainable=False))
+    assert set(agents.BASELINES) == set(agent_names(rl=False))
+    assert get_agent("grpo").is_rl and not get_agent("grpo").trainable  # an RL agent `train` does not checkpoint
+    assert agent_names(rl=True) == ("reinforce", "reinforce_paper", "reinforce_relabel", "ppo", "grpo")
     assert agent_table().count("\n") == len(agent_names()) + 1
     with pytest.raises(ValueError, match="already registered"):
         register_agent(AgentSpec("keep_all", "again", every_other))

@@ -228,3 +228,33 @@ def test_consensus_keeps_the_aus_most_passing_samples_name(tiny_reason):
     assert env.vocabulary.decode(tokens) == f"<think>{' '.join(core)}</think><answer>happy</answer>"
     # a consensus whose AUs do not fit the label is refused
     assert consensus_completion(env, face, [{"predicted_aus": ("AU1", "AU4", "AU15")}]) is None
+
+
+def test_grpo_is_a_fer_select_agent_whose_groups_share_an_image_order(tmp_path):
+    """On FERSelect-v0 a group is G passes over one image order (one reset seed); the selector runs through
+    the registry like the other RL agents and is never counted as a non-RL baseline."""
+    from agents.experiment.registry import get_agent
+    from agents.experiment.settings import RLSettings
+    from fer_select_env.testing import SELECTOR_TEST_CONFIG, make_blob_dataset
+
+    ds = make_blob_dataset(n_train=40, n_val=21, n_test=21, noise_rate=0.25)
+    settings = RLSettings(
+        episodes=8, pretrain_episodes=0, min_gradient_steps=None, classifier_config=SELECTOR_TEST_CONFIG,
+        cache_dir=str(tmp_path),
+    )  # fmt: skip
+    selection = get_agent("grpo").selector(ds, seed=0, settings=settings)
+    assert len(selection.history) == 2 and selection.info["group_size"] == 4  # 8 passes = 2 groups of 4
+    assert 0.0 < np.mean(selection.keep_probability) < 1.0
+
+
+def test_groups_without_a_prompt_index_need_one_env(tiny_reason):
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    from fer_select_env.testing import make_blob_dataset
+    from fer_select_env.testing.toy import TINY_CLASSIFIER as tiny
+
+    ds = make_blob_dataset(n_train=12, n_val=9, n_test=9, noise_rate=0.25)
+    vec = DummyVecEnv([lambda: gym.make("FERSelect-v0", dataset=ds, classifier_config=dict(tiny))] * 2)
+    model = GRPO("MlpPolicy", vec, prompts_per_update=1, group_size=2, rollout="env", reward_clip=None)
+    with pytest.raises(ValueError, match="single env"):
+        model._rollouts_env(np.array([0]))

@@ -66,8 +66,8 @@ _STREAM_FINAL = 31  # the final trainings' seed stream (see final_seed)
 # Kept names: the agent lists this module held before the registry, read from the registry when asked.
 _REGISTRY_LISTS: dict[str, Callable[[], tuple[str, ...]]] = {
     "AGENT_NAMES": agent_names,
-    "RL_AGENTS": lambda: agent_names(trainable=True),
-    "BASELINE_AGENTS": lambda: agent_names(trainable=False),
+    "RL_AGENTS": lambda: agent_names(rl=True),
+    "BASELINE_AGENTS": lambda: agent_names(rl=False),
 }
 
 

@@ -47,6 +47,7 @@ from agents.experiment.rl_selection import (
     apply_selection_rule,
     build_ppo,
     build_reinforce,
+    grpo_selector,
     make_selection_env,
     ppo_rollout_steps,
     ppo_selector,
@@ -147,6 +148,8 @@ class AgentSpec:
         without them
     :param reference: a ceiling that uses information no selector has (ground truth, the crowd), not a
         method: the benchmark's scores never pick it as the best baseline
+    :param learns: an RL agent without ``training`` (not checkpointed by ``fer-select train``): called with
+        the RL settings like one, and never counted as a non-RL baseline
     """
 
     name: str
@@ -156,6 +159,7 @@ class AgentSpec:
     needs_ground_truth: bool = False
     needs_ferplus: bool = False
     reference: bool = False
+    learns: bool = False
 
     def missing_requirement(self, dataset: FERDataset) -> str | None:
         """What this agent needs and ``dataset`` lacks (noise ground truth, FER+ votes), or ``None``."""
@@ -170,9 +174,14 @@ class AgentSpec:
         """An RL agent, trainable (and checkpointed) by ``fer-select train``."""
         return self.training is not None
 
+    @property
+    def is_rl(self) -> bool:
+        """An RL agent (trainable by ``fer-select train`` or not)."""
+        return self.trainable or self.learns
+
     def select(self, dataset: FERDataset, seed: int, settings: BenchmarkSettings) -> Selection:
         """Run the selector with the benchmark's settings."""
-        if self.training is not None:
+        if self.is_rl:
             return self.selector(dataset, seed=seed, settings=settings.rl)
         return self.selector(
             dataset,
@@ -193,7 +202,7 @@ def register_agent(spec: AgentSpec) -> AgentSpec:
     if spec.name in _AGENTS:
         raise ValueError(f"agent {spec.name!r} is already registered")
     _AGENTS[spec.name] = spec
-    if not spec.trainable:
+    if not spec.is_rl:
         BASELINES[spec.name] = spec.selector
     return spec
 
@@ -204,14 +213,17 @@ def unregister_agent(name: str) -> AgentSpec:
     return _AGENTS.pop(name)
 
 
-def agent_specs(*, trainable: bool | None = None) -> tuple[AgentSpec, ...]:
-    """Every registered agent in registration order, or only the RL (``trainable=True``) or other ones."""
-    return tuple(s for s in _AGENTS.values() if trainable is None or s.trainable == trainable)
+def agent_specs(*, trainable: bool | None = None, rl: bool | None = None) -> tuple[AgentSpec, ...]:
+    """Every registered agent in registration order, or only those ``fer-select train`` trains
+    (``trainable=True``) or not, or only the RL agents (``rl=True``, :attr:`AgentSpec.is_rl`) or not."""
+    return tuple(
+        s for s in _AGENTS.values() if (trainable is None or s.trainable == trainable) and (rl is None or s.is_rl == rl)
+    )
 
 
-def agent_names(*, trainable: bool | None = None) -> tuple[str, ...]:
+def agent_names(*, trainable: bool | None = None, rl: bool | None = None) -> tuple[str, ...]:
     """The names of :func:`agent_specs`."""
-    return tuple(s.name for s in agent_specs(trainable=trainable))
+    return tuple(s.name for s in agent_specs(trainable=trainable, rl=rl))
 
 
 def check_agent_names(names: Sequence[str]) -> list[str]:
@@ -317,6 +329,12 @@ for _spec in (
             tb_name="ppo",
             steps_per_pass=ppo_steps_per_pass,
         ),
+    ),
+    AgentSpec(
+        "grpo",
+        "the bundled GRPO: groups of 4 passes over one image order, each pass's Eq. 3 return against its group's",
+        grpo_selector,
+        learns=True,
     ),
     AgentSpec("feng", "Feng et al. 2018's REINFORCE-trained logistic selector (the paper's DCNN+Sigmoid)", feng),
     AgentSpec(

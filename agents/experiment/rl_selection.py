@@ -25,11 +25,13 @@ from agents.common.callbacks import HISTORY_KEYS, EpisodeHistory, pretrain_row
 from agents.common.inference import keep_probability_function
 from agents.common.selection import Selection
 from agents.experiment.settings import RLSettings
+from agents.grpo import GRPO
 from agents.reinforce import REINFORCE
 from fer_select_env.data.dataset import FERDataset
 from fer_select_env.envs.select.env import FERSelectEnv
 
 __all__ = [
+    "GRPO_SELECTION_KWARGS",
     "HISTORY_KEYS",
     "PPO_ENV_KWARGS",
     "PPO_KWARGS",
@@ -37,6 +39,7 @@ __all__ = [
     "RLSettings",
     "build_ppo",
     "build_reinforce",
+    "grpo_selector",
     "make_selection_env",
     "ppo_rollout_steps",
     "ppo_selector",
@@ -258,3 +261,33 @@ def ppo_selector(dataset: FERDataset, *, seed: int = 0, settings: RLSettings | N
     selection.history = history.history
     selection.info.update(episodes=settings.episodes + settings.pretrain_episodes, **PPO_KWARGS)
     return apply_selection_rule(env, selection, seed, settings, "ppo")
+
+
+GRPO_SELECTION_KWARGS: dict[str, Any] = {
+    "group_size": 4,
+    "prompts_per_update": 1,
+    "learning_rate": 1e-3,
+    "reward_clip": None,
+}
+"""GRPO on FERSelect-v0: a group is G = 4 passes over the same image order (one reset seed), whose Eq. 3
+returns give the group baseline; every decision of a pass shares its pass's advantage. The returns are sums
+over thousands of images, so Facial-R1's clip to [−10, 10] is off."""
+
+
+def grpo_selector(dataset: FERDataset, *, seed: int = 0, settings: RLSettings | None = None) -> Selection:
+    """The bundled GRPO (:class:`agents.grpo.GRPO`) on the label-aware env with Eq. 3's terminal reward, behind
+    SB3's ``VecNormalize`` for the observations; as many passes as the other RL agents get. One advantage
+    per pass for thousands of decisions is a weak signal: it is benchmarked as the group-baseline
+    counterpart of REINFORCE's per-image one."""
+    settings = settings or RLSettings()
+    env = make_selection_env(dataset, "label_aware", seed, settings)
+    n = env.episode_size
+    vec = VecNormalize(DummyVecEnv([lambda: Monitor(env)]), norm_obs=True, norm_reward=False)
+    model = GRPO("MlpPolicy", vec, rollout="env", seed=seed, device=settings.device, **GRPO_SELECTION_KWARGS)
+    passes = settings.episodes + settings.pretrain_episodes
+    model.learn(passes * n, progress_bar=settings.progress_bar)
+    vec.training = False
+    selection = selection_pass(env, keep_probability_function(model, vec), seed)
+    selection.history = [dict(h) for h in model.history]
+    selection.info.update(episodes=passes, **GRPO_SELECTION_KWARGS)
+    return apply_selection_rule(env, selection, seed, settings, "grpo")

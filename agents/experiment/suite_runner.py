@@ -112,8 +112,8 @@ def score_results(results: dict[str, Any]) -> dict[str, Any]:
     specs = {name: get_agent(name) for name in names}
     return score_suite(
         macro_f1,
-        rl_agents=[n for n, s in specs.items() if s.trainable],
-        baseline_agents=[n for n, s in specs.items() if not s.trainable and not s.reference],
+        rl_agents=[n for n, s in specs.items() if s.is_rl],
+        baseline_agents=[n for n, s in specs.items() if not s.is_rl and not s.reference],
         reference_agents=[n for n, s in specs.items() if s.reference],
     )
 

@@ -81,7 +81,8 @@ class GRPO(BaseAlgorithm):
         seq-mean-token-mean), ``"bnpo"`` (the mean over all tokens; TRL's ``dapo`` on one process) or
         ``"dr_grpo"`` (the token sum over B·G·L)
     :param scale_rewards: ``"group"``, ``"batch"`` or ``"none"`` (see :func:`group_advantages`)
-    :param reward_clip: the summed reward is clipped to ``[−reward_clip, reward_clip]`` (Facial-R1: 10)
+    :param reward_clip: the summed reward is clipped to ``[−reward_clip, reward_clip]`` (Facial-R1: 10;
+        ``None``: not clipped, for returns on another scale such as FERSelect-v0's Eq. 3 sums)
     :param mask_zero_std_groups: drop the rollouts of groups whose rewards are all equal from the loss (off
         by default, as in TRL; with β = 0 they carry no gradient anyway)
     :param zero_std_warning: warn when more than this fraction of one update's groups have zero spread
@@ -111,7 +112,7 @@ class GRPO(BaseAlgorithm):
         num_iterations: int = 1,
         loss_type: str = "grpo",
         scale_rewards: str = "group",
-        reward_clip: float = 10.0,
+        reward_clip: float | None = 10.0,
         mask_zero_std_groups: bool = False,
         zero_std_warning: float = 0.5,
         use_masking: bool = False,
@@ -149,8 +150,8 @@ class GRPO(BaseAlgorithm):
             raise ValueError(f"scale_rewards: must be one of {SCALE_REWARDS}, got {scale_rewards!r}")
         if rollout not in ("auto", "batched", "env"):
             raise ValueError(f"rollout: must be 'auto', 'batched' or 'env', got {rollout!r}")
-        if float(epsilon) <= 0 or float(beta) < 0 or float(reward_clip) <= 0:
-            raise ValueError("epsilon and reward_clip must be > 0 and beta >= 0")
+        if float(epsilon) <= 0 or float(beta) < 0 or (reward_clip is not None and float(reward_clip) <= 0):
+            raise ValueError("epsilon and reward_clip must be > 0 (reward_clip None: no clip) and beta >= 0")
         self.group_size = int(group_size)
         self.prompts_per_update = int(prompts_per_update)
         self.epsilon = float(epsilon)
@@ -159,7 +160,7 @@ class GRPO(BaseAlgorithm):
         self.num_iterations = int(num_iterations)
         self.loss_type = loss_type
         self.scale_rewards = scale_rewards
-        self.reward_clip = float(reward_clip)
+        self.reward_clip = None if reward_clip is None else float(reward_clip)
         self.mask_zero_std_groups = bool(mask_zero_std_groups)
         self.zero_std_warning = float(zero_std_warning)
         self.use_masking = bool(use_masking)
@@ -276,6 +277,12 @@ class GRPO(BaseAlgorithm):
             env.get_attr("num_prompts")
         except AttributeError:
             has_index = False
+        if not has_index and n_envs > 1:
+            # VecEnv.seed(k) gives sub-env j the seed k + j: the members of a group would not share a start.
+            raise ValueError(
+                "GRPO on an env without reset(options={'index': i}) shares a group's start through one reset "
+                f"seed, which needs a single env; got a VecEnv of {n_envs}"
+            )
         obs_steps: list[Any] = []
         actions, old_logp, masks_all, owner = [], [], [], []
         rewards, infos, lengths = [], [], []
@@ -345,7 +352,9 @@ class GRPO(BaseAlgorithm):
         """``num_iterations`` gradient steps of the clipped group-relative loss on one batch of rollouts;
         returns TRL-named metrics."""
         b, g = self.prompts_per_update, self.group_size
-        rewards = np.clip(batch["rewards"], -self.reward_clip, self.reward_clip).reshape(b, g)
+        rewards = np.asarray(batch["rewards"], np.float64).reshape(b, g)
+        if self.reward_clip is not None:
+            rewards = np.clip(rewards, -self.reward_clip, self.reward_clip)
         adv = group_advantages(rewards, self.scale_rewards)
         zero_std = rewards.std(axis=1) == 0
         seq_weight = np.ones(b * g)
