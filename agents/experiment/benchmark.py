@@ -12,7 +12,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,10 @@ from fer_select_env.models import EmotionClassifier
 __all__ = [
     "DEFAULT_AGENTS",
     "RESULTS_FORMAT",
+    "BenchmarkPlan",
     "BenchmarkSettings",
+    "Cell",
+    "CellBackend",
     "RLSettings",
     "check_agent_names",
     "final_sample_weight",
@@ -50,10 +53,13 @@ __all__ = [
     "kept_fraction_by_class",
     "library_versions",
     "noise_floor",
+    "prepare_benchmark",
     "repeated_final_training",
     "run_benchmark",
     "run_one",
+    "run_plans",
     "select",
+    "serial_backend",
     "write_results",
     "write_run_plots",
     "write_summary_plots",
@@ -396,7 +402,91 @@ def write_summary_plots(results: dict[str, Any], plots_dir: str | os.PathLike) -
     return written
 
 
-def run_benchmark(
+@dataclasses.dataclass(frozen=True, eq=False)
+class Cell:
+    """One (agent, seed) run of a benchmark: the arguments of :func:`run_one`, what a backend runs."""
+
+    agent: str
+    seed: int
+    dataset: FERDataset
+    settings: BenchmarkSettings
+    plots_dir: str | os.PathLike | None = None
+
+    def run(self) -> dict[str, Any]:
+        """:func:`run_one` of this cell, in this process (under the caller's thread count)."""
+        return run_one(self.agent, self.dataset, self.seed, self.settings, self.plots_dir)
+
+
+CellBackend = Callable[[Sequence[Cell]], Iterable[tuple[int, dict[str, Any]]]]
+"""Runs cells and yields ``(index of the cell, its run)`` as each one finishes, in any order: the
+:func:`serial_backend`, or :class:`agents.experiment.ray_backend.RayBackend` (each cell a Ray task)."""
+
+
+def serial_backend(cells: Sequence[Cell]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The default backend: each cell in turn in this process, in the engine's order."""
+    for k, cell in enumerate(cells):
+        yield k, cell.run()
+
+
+class BenchmarkPlan:
+    """One benchmark's results dict and the cells still to run, in the engine's order (every seed of the first
+    agent, then the next agent). :meth:`place` puts a finished run where the serial run would have appended it,
+    whatever order the runs finish in, so the results dict is the same for any backend."""
+
+    def __init__(
+        self,
+        results: dict[str, Any],
+        dataset: FERDataset,
+        agents: Sequence[str],
+        seeds: Sequence[int],
+        settings: BenchmarkSettings,
+        previous: dict[str, Any],
+        plots_dir: str | os.PathLike | None = None,
+    ) -> None:
+        self.results = results
+        self.dataset = dataset
+        self.seeds = [int(s) for s in seeds]
+        self.settings = settings
+        self.reused: list[tuple[str, dict[str, Any]]] = []  # (agent, run) taken from ``previous``
+        self.cells: list[Cell] = []
+        self._where: list[tuple[str, int]] = []  # (agent, seed position) of each cell
+        self._slots: dict[str, list[dict[str, Any] | None]] = {name: [None] * len(self.seeds) for name in agents}
+        for name in agents:
+            for i, seed in enumerate(self.seeds):
+                done = [r for r in previous.get(name, {}).get("runs", []) if r["seed"] == seed]
+                if done:
+                    self._slots[name][i] = done[0]
+                    self.reused.append((name, done[0]))
+                else:
+                    self._where.append((name, i))
+                    self.cells.append(Cell(name, seed, dataset, settings, plots_dir))
+            self._sync(name)
+
+    def _sync(self, name: str) -> None:
+        self.results["agents"][name]["runs"] = [r for r in self._slots[name] if r is not None]
+
+    def place(self, k: int, run: dict[str, Any]) -> str:
+        """Record ``run`` as the run of cell ``k``; returns its agent."""
+        name, i = self._where[k]
+        self._slots[name][i] = run
+        self._sync(name)
+        return name
+
+    def finish(self) -> None:
+        """Is the classifier every agent starts from any better than chance? (Only what the run cached: an
+        agent-free check must not pre-train a classifier nobody used.)"""
+        self.results["meta"][CLASSIFIER_CHECK_KEY] = classifier_checks(
+            self.dataset,
+            self.settings.classifier_config,
+            self.seeds,
+            device=self.settings.device,
+            cache_dir=self.settings.cache_dir,
+            threads=self.settings.threads,
+            only_cached=True,
+        )
+
+
+def prepare_benchmark(
     dataset: FERDataset,
     agents: Sequence[str],
     seeds: Sequence[int],
@@ -404,16 +494,11 @@ def run_benchmark(
     *,
     dataset_name: str = "",
     out: str | os.PathLike | None = None,
-    on_run: Callable[[str, dict[str, Any]], None] | None = None,
-    plots_dir: str | os.PathLike | None = None,
     previous: dict[str, Any] | None = None,
-    results_sink: Callable[[dict[str, Any]], None] | None = None,
-) -> dict[str, Any]:
-    """Every agent on every seed; ``results.json`` is rewritten after each run so that an interrupted
-    benchmark keeps what it finished, and runs already in an existing ``out`` file are not repeated.
-    ``previous`` is an earlier results dict to resume from instead of ``out`` (the suite runner keeps every
-    task in one file) and ``results_sink`` receives the results dict before the first run, which then grows
-    in place. ``plots_dir`` receives every run's pictures and the summary pictures (PNG)."""
+    plots_dir: str | os.PathLike | None = None,
+) -> BenchmarkPlan:
+    """The results dict of :func:`run_benchmark` before any run, with the runs of ``previous`` (or of an
+    existing ``out`` file) that it reuses, and the cells left to run."""
     agents = check_agent_names(agents)
     for name in agents:
         missing = get_agent(name).missing_requirement(dataset)
@@ -447,35 +532,67 @@ def run_benchmark(
     for name, block in previous.items():
         if name not in results["agents"]:
             results["agents"][name] = block
+    return BenchmarkPlan(results, dataset, agents, seeds, settings, previous, plots_dir)
+
+
+def run_plans(
+    plans: Sequence[BenchmarkPlan],
+    backend: CellBackend,
+    report: Callable[[int, str, dict[str, Any]], None],
+) -> None:
+    """Every cell of every plan through one ``backend`` call (so a parallel backend runs the cells of several
+    benchmarks, a suite's tasks, at once). ``report(plan index, agent, run)`` follows each reused run, then
+    each run as it finishes and is placed."""
+    for p, plan in enumerate(plans):
+        for name, run in plan.reused:
+            report(p, name, run)
+    index = [(p, k) for p, plan in enumerate(plans) for k in range(len(plan.cells))]
+    for j, run in backend([plans[p].cells[k] for p, k in index]):
+        p, k = index[j]
+        report(p, plans[p].place(k, run), run)
+
+
+def run_benchmark(
+    dataset: FERDataset,
+    agents: Sequence[str],
+    seeds: Sequence[int],
+    settings: BenchmarkSettings,
+    *,
+    dataset_name: str = "",
+    out: str | os.PathLike | None = None,
+    on_run: Callable[[str, dict[str, Any]], None] | None = None,
+    plots_dir: str | os.PathLike | None = None,
+    previous: dict[str, Any] | None = None,
+    results_sink: Callable[[dict[str, Any]], None] | None = None,
+    backend: CellBackend | None = None,
+) -> dict[str, Any]:
+    """Every agent on every seed; ``results.json`` is rewritten after each run so that an interrupted
+    benchmark keeps what it finished, and runs already in an existing ``out`` file are not repeated.
+    ``previous`` is an earlier results dict to resume from instead of ``out`` (the suite runner keeps every
+    task in one file) and ``results_sink`` receives the results dict before the first run, which then grows
+    in place. ``plots_dir`` receives every run's pictures and the summary pictures (PNG). ``backend`` runs the
+    (agent, seed) cells (default :func:`serial_backend`); the results are the same whichever runs them."""
+    plan = prepare_benchmark(
+        dataset, agents, seeds, settings, dataset_name=dataset_name, out=out, previous=previous, plots_dir=plots_dir
+    )
     if results_sink is not None:
-        results_sink(results)
+        results_sink(plan.results)
+
+    def report(_: int, name: str, run: dict[str, Any]) -> None:
+        if out is not None:
+            write_results(plan.results, out)
+        if on_run is not None:
+            on_run(name, run)
+
     # The thread count is part of the protocol: the same count gives the same numbers (see BenchmarkSettings).
     with thread_limit(settings.threads):
-        for name in agents:
-            for seed in seeds:
-                done = [r for r in previous.get(name, {}).get("runs", []) if r["seed"] == int(seed)]
-                run = done[0] if done else run_one(name, dataset, int(seed), settings, plots_dir)
-                results["agents"][name]["runs"].append(run)
-                if out is not None:
-                    write_results(results, out)
-                if on_run is not None:
-                    on_run(name, run)
-        # Is the classifier every agent starts from any better than chance? (Only what the run cached: an
-        # agent-free check must not pre-train a classifier nobody used.)
-        results["meta"][CLASSIFIER_CHECK_KEY] = classifier_checks(
-            dataset,
-            settings.classifier_config,
-            seeds,
-            device=settings.device,
-            cache_dir=settings.cache_dir,
-            threads=settings.threads,
-            only_cached=True,
-        )
+        run_plans([plan], serial_backend if backend is None else backend, report)
+        plan.finish()
     if out is not None:
-        write_results(results, out)
+        write_results(plan.results, out)
     if plots_dir is not None:
-        write_summary_plots(results, plots_dir)
-    return results
+        write_summary_plots(plan.results, plots_dir)
+    return plan.results
 
 
 def reusable_agents(previous: dict[str, Any] | None, fingerprint: str, settings: dict[str, Any]) -> dict[str, Any]:

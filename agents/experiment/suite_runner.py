@@ -16,12 +16,22 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from agents.experiment.benchmark import format_table, run_benchmark, write_results
+from agents.experiment.benchmark import (
+    BenchmarkPlan,
+    CellBackend,
+    format_table,
+    prepare_benchmark,
+    run_benchmark,
+    run_plans,
+    write_results,
+    write_summary_plots,
+)
 from agents.experiment.registry import check_agent_names, get_agent
 from agents.experiment.report import jsonable, library_versions
 from agents.experiment.scores import format_score_table, plot_aggregate_intervals, score_suite
 from agents.experiment.settings import BenchmarkSettings
 from agents.experiment.suites import Suite, load_task_dataset
+from fer_select_env.core.seeding import thread_limit
 from fer_select_env.data.dataset import FERDataset
 
 SUITE_RESULTS_FORMAT = 1
@@ -129,6 +139,7 @@ def run_suite(
     plots_dir: str | os.PathLike | None = None,
     tasks: Sequence[str] | None = None,
     reuse: Sequence[str | os.PathLike] = (),
+    backend: CellBackend | None = None,
 ) -> dict[str, Any]:
     """Every runnable agent on every task and seed of ``suite``, then the scores.
 
@@ -137,6 +148,9 @@ def run_suite(
     tasks (the scores are then over those). ``reuse`` names other results files of the same suite whose runs
     are taken instead of being run again (:func:`merged_previous`), after those already in ``out``: so a
     suite split over processes with ``tasks`` is put together in one file by a last run that reuses the parts.
+    ``backend`` (a :data:`~agents.experiment.benchmark.CellBackend`) gets every (task, agent, seed) cell of
+    the suite in one call, after every task's dataset is loaded; without it the tasks run one after the other
+    in this process. The results are the same either way.
     """
     agents = check_agent_names(agents)
     if "keep_all" not in agents:
@@ -162,18 +176,32 @@ def run_suite(
         if out is not None:
             write_results(results, out)
 
+    plans: list[tuple[str, BenchmarkPlan, Path | None]] = []  # with a backend: the tasks, run at once below
     for task in selected:
         dataset = load_task_dataset(task, cache_dir=settings.cache_dir, fer2013_path=fer2013_path)
         names, skipped = runnable_agents(agents, dataset)
         if skipped:
             results["skipped"][task.name] = skipped
+        task_plots = None if plots_dir is None else Path(plots_dir) / task.name
+        if backend is not None:
+            plan = prepare_benchmark(
+                dataset,
+                names,
+                task.seeds,
+                settings,
+                dataset_name=f"{suite.id}/{task.name}",
+                previous=previous.get(task.name),
+                plots_dir=task_plots,
+            )
+            results["tasks"][task.name] = plan.results
+            plans.append((task.name, plan, task_plots))
+            continue
 
         def report(agent: str, run: dict[str, Any], task_name: str = task.name) -> None:
             save()
             if on_run is not None:
                 on_run(task_name, agent, run)
 
-        task_plots = None if plots_dir is None else Path(plots_dir) / task.name
         # run_benchmark fills results["tasks"][task] as it goes, so every save() holds the finished runs.
         results["tasks"][task.name] = run_benchmark(
             dataset,
@@ -187,12 +215,38 @@ def run_suite(
             results_sink=lambda partial, name=task.name: results["tasks"].__setitem__(name, partial),
         )
         save()
+    if backend is not None:
+        _run_plans_at_once(plans, settings, backend, save, on_run)
     results["scores"] = jsonable(score_results(results))
     results["aggregate"] = results["scores"]["aggregate"]
     save()
     if plots_dir is not None:
         plot_aggregate_intervals(results["scores"], Path(plots_dir) / "aggregate_intervals.png")
     return results
+
+
+def _run_plans_at_once(
+    plans: Sequence[tuple[str, BenchmarkPlan, Path | None]],
+    settings: BenchmarkSettings,
+    backend: CellBackend,
+    save: Callable[[], None],
+    on_run: Callable[[str, str, dict[str, Any]], None] | None,
+) -> None:
+    """Every (task, agent, seed) cell of ``plans`` (task name, plan, its pictures' folder) in one backend call,
+    saving after each finished run; then each task's classifier check and summary pictures."""
+
+    def report(p: int, agent: str, run: dict[str, Any]) -> None:
+        save()
+        if on_run is not None:
+            on_run(plans[p][0], agent, run)
+
+    with thread_limit(settings.threads):
+        run_plans([plan for _, plan, _ in plans], backend, report)
+        for _, plan, task_plots in plans:
+            plan.finish()
+            if task_plots is not None:
+                write_summary_plots(plan.results, task_plots)
+    save()
 
 
 def format_suite_tables(results: dict[str, Any]) -> str:

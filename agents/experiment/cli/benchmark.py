@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
+from typing import Any
 
 from agents.experiment.benchmark import DEFAULT_AGENTS, format_table, run_benchmark
 from agents.experiment.cli.args import (
@@ -35,6 +37,7 @@ from agents.experiment.suites import get_suite, suite_ids
 from fer_select_env.models.classifier import MONITORS
 
 BENCHMARK_DESCRIPTION = "Benchmark selectors on one dataset: learn a selection, train the final classifier on it, test."
+BACKENDS: tuple[str, ...] = ("serial", "ray")
 
 
 def add_benchmark_arguments(parser: argparse.ArgumentParser) -> None:
@@ -150,6 +153,32 @@ def add_benchmark_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_device_argument(parser)
     parser.add_argument("--progress", action="store_true", help="progress bars")
+    add_backend_arguments(parser)
+
+
+def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--backend`` and the Ray flags (docs/ray.md)."""
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="serial",
+        help="serial: the runs one after the other in this process; ray: every (task, agent, seed) run a Ray "
+        "task, with the same results.json (pip install 'fer-select[ray]'; default serial)",
+    )
+    parser.add_argument(
+        "--ray-address",
+        default=None,
+        metavar="ADDR",
+        help="with --backend ray: a running Ray cluster, e.g. auto or HOST:6379 (default: start a local Ray for "
+        "this command)",
+    )
+    parser.add_argument(
+        "--ray-num-cpus",
+        type=int,
+        default=None,
+        metavar="N",
+        help="with --backend ray: the local Ray's CPUs (default: the machine's); each run takes --threads of them",
+    )
 
 
 def build_benchmark_parser(prog: str = "benchmark.py", description: str = BENCHMARK_DESCRIPTION) -> Parser:
@@ -193,6 +222,35 @@ def check_suite_arguments(args: argparse.Namespace) -> None:
         check_input_file("--reuse", path)
 
 
+def check_backend_arguments(args: argparse.Namespace) -> None:
+    """A UsageError for Ray flags without ``--backend ray`` or that contradict each other, and for ``--backend
+    ray`` without Ray installed (saying how to install it), before any work."""
+    if args.backend != "ray":
+        if args.ray_address is not None or args.ray_num_cpus is not None:
+            raise UsageError("--ray-address and --ray-num-cpus need --backend ray")
+        return
+    if args.ray_num_cpus is not None:
+        if args.ray_address is not None:
+            raise UsageError("--ray-num-cpus sizes the local Ray: drop it with --ray-address (a cluster has its own)")
+        if args.ray_num_cpus < args.threads:
+            raise UsageError(f"--ray-num-cpus {args.ray_num_cpus} is below --threads {args.threads}: no run would fit")
+    from agents.experiment.ray_backend import INSTALL_HINT, require_ray
+
+    try:
+        require_ray()
+    except ImportError:
+        raise UsageError(f"--backend ray needs Ray, which is not installed: {INSTALL_HINT}") from None
+
+
+def backend_context(args: argparse.Namespace) -> contextlib.AbstractContextManager[Any]:
+    """The backend of ``--backend`` as a context manager: ``None`` (the serial engine) or a Ray backend."""
+    if args.backend != "ray":
+        return contextlib.nullcontext()
+    from agents.experiment.ray_backend import RayBackend
+
+    return RayBackend(address=args.ray_address, num_cpus=args.ray_num_cpus)
+
+
 def run_benchmark_command(args: argparse.Namespace, prog: str) -> int:
     """Run a parsed benchmark command line; returns the exit status (errors are one line on stderr)."""
     try:
@@ -208,6 +266,7 @@ def run_benchmark_command(args: argparse.Namespace, prog: str) -> int:
         config = classifier_config(args.classifier)
         check_outputs(args)
         check_suite_arguments(args)
+        check_backend_arguments(args)
         if args.suite is not None:
             suite = get_suite(args.suite)
             dataset = name = None
@@ -244,29 +303,32 @@ def run_benchmark_command(args: argparse.Namespace, prog: str) -> int:
         )
 
     try:
-        if suite is not None:
-            results = run_suite(
-                suite,
-                agents,
-                settings,
-                out=args.out,
-                fer2013_path=args.fer2013,
-                on_run=lambda task, agent, run: report(f"{task}/{agent}", run),
-                plots_dir=args.plots,
-                tasks=None if args.tasks is None else [t for t in args.tasks.split(",") if t],
-                reuse=args.reuse,
-            )
-        else:
-            results = run_benchmark(
-                dataset,
-                agents,
-                args.seeds or [0],
-                settings,
-                dataset_name=name,
-                out=args.out,
-                on_run=report,
-                plots_dir=args.plots,
-            )
+        with backend_context(args) as backend:
+            if suite is not None:
+                results = run_suite(
+                    suite,
+                    agents,
+                    settings,
+                    out=args.out,
+                    fer2013_path=args.fer2013,
+                    on_run=lambda task, agent, run: report(f"{task}/{agent}", run),
+                    plots_dir=args.plots,
+                    tasks=None if args.tasks is None else [t for t in args.tasks.split(",") if t],
+                    reuse=args.reuse,
+                    backend=backend,
+                )
+            else:
+                results = run_benchmark(
+                    dataset,
+                    agents,
+                    args.seeds or [0],
+                    settings,
+                    dataset_name=name,
+                    out=args.out,
+                    on_run=report,
+                    plots_dir=args.plots,
+                    backend=backend,
+                )
     except (ValueError, OSError) as exc:
         return fail(prog, exc)
     except KeyboardInterrupt:
