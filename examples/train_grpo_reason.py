@@ -3,6 +3,7 @@ iterative data synthesis, with the reward ablations and SB3's PPO / MaskablePPO 
 
     python examples/train_grpo_reason.py                      # 5 seeds, the table of docs/grpo.md
     python examples/train_grpo_reason.py --seeds 0 --quick    # a one-minute smoke run
+    python examples/train_grpo_reason.py --from-results reasoning.json   # the tables again, nothing run
 
 Every row is scored once on the test identities; SFT stops early on the validation identities.
 """
@@ -33,13 +34,53 @@ def mean_std(rows: list[dict], key: str) -> str:
     return f"{np.mean(values):.1f} ± {np.std(values, ddof=1) if len(values) > 1 else 0.0:.1f}"
 
 
+def print_tables(results: list[dict], au_budget: int) -> None:
+    """The tables of docs/grpo.md: every stage (mean ± std over seeds, test identities), the per-seed
+    differences GRPO makes after SFT, and the synthesis rounds."""
+    seeds = [r["seed"] for r in results]
+    # --- the table: mean ± std over seeds, test identities
+    summary = summarise(results)
+    print(f"\nFERReason-v0, test identities, mean ± std over {len(seeds)} seed(s), percent\n")
+    print("| stage | " + " | ".join(label for _, label in METRICS) + " |")
+    print("|---" * (len(METRICS) + 1) + "|")
+    for name, row in summary.items():
+        cells = [f"{row[k]:.1f} ± {row[k + '_std']:.1f}" if k in row else "–" for k, _ in METRICS]
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    if all("sft" in r["rows"] and "sft+grpo" in r["rows"] for r in results):
+        print(f"\nSFT+GRPO minus SFT per seed ({', '.join(map(str, seeds))}), test identities\n")
+        print("| metric | differences | mean |")
+        print("|---|---|---|")
+        for key, label in METRICS:
+            if key not in results[0]["rows"]["sft"]:
+                continue
+            diffs = [r["rows"]["sft+grpo"][key] - r["rows"]["sft"][key] for r in results]
+            print(f"| {label} | {', '.join(f'{d:+.1f}' for d in diffs)} | {np.mean(diffs):+.1f} |")
+    rounds = len(results[0]["synthesis"])
+    if rounds:
+        print(f"\nSynthesis with {au_budget} AU-labelled faces (round 0 = SFT on them alone)\n")
+        print("| round | SFT sequences | AU-F1 macro | accuracy | alignment | samples passing the check |")
+        print("|---|---|---|---|---|---|")
+        for r in range(rounds):
+            got = [res["synthesis"][r] for res in results]
+            passing = mean_std(got, "samples_passed") if "samples_passed" in got[0] else "–"
+            cells = " | ".join(mean_std(got, k) for k in ("au_f1_macro", "accuracy", "alignment"))
+            print(f"| {r} | {np.mean([g['sft_sequences'] for g in got]):.0f} | {cells} | {passing} |")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="0,1,2,3,4", help="comma-separated seeds (default 0-4)")
     parser.add_argument("--out", default="reasoning.json", help="results file (default reasoning.json)")
     parser.add_argument("--quick", action="store_true", help="tiny data and budgets: checks the pipeline runs")
     parser.add_argument("--cache-dir", default=None, help="where the frozen encoders are cached")
+    parser.add_argument(
+        "--from-results", metavar="FILE", help="print the tables of an earlier results file; run nothing"
+    )
     args = parser.parse_args(argv)
+    if args.from_results:
+        saved = json.loads(Path(args.from_results).read_text())
+        print_tables(saved["seeds"], saved["settings"]["au_budget"])
+        return 0
     torch.set_num_threads(1)  # results reproduce for a thread count; one keeps two runs side by side fair
 
     settings = ReasonSettings()
@@ -51,24 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     results = [run_reasoning(seed, settings, cache_dir=args.cache_dir) for seed in seeds]
     Path(args.out).write_text(json.dumps({"settings": settings.to_dict(), "seeds": results}, indent=1))
 
-    # --- the table: mean ± std over seeds, test identities
-    summary = summarise(results)
-    print(f"\nFERReason-v0, test identities, mean ± std over {len(seeds)} seed(s), percent")
-    print("| stage | " + " | ".join(label for _, label in METRICS) + " |")
-    print("|---" * (len(METRICS) + 1) + "|")
-    for name, row in summary.items():
-        cells = [f"{row[k]:.1f} ± {row[k + '_std']:.1f}" if k in row else "–" for k, _ in METRICS]
-        print(f"| {name} | " + " | ".join(cells) + " |")
-    rounds = len(results[0]["synthesis"])
-    if rounds:
-        print(f"\nSynthesis with {settings.au_budget} AU-labelled faces (round 0 = SFT on them alone)")
-        print("| round | SFT sequences | AU-F1 macro | accuracy | alignment | samples passing the check |")
-        print("|---|---|---|---|---|---|")
-        for r in range(rounds):
-            got = [res["synthesis"][r] for res in results]
-            passing = mean_std(got, "samples_passed") if "samples_passed" in got[0] else "–"
-            cells = " | ".join(mean_std(got, k) for k in ("au_f1_macro", "accuracy", "alignment"))
-            print(f"| {r} | {np.mean([g['sft_sequences'] for g in got]):.0f} | {cells} | {passing} |")
+    print_tables(results, settings.au_budget)
     print(f"\nwrote {args.out}; {sum(r['wall_seconds'] for r in results):.0f} s of runs")
     return 0
 
