@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "examples"))
 
 import custom_agent  # noqa: E402
+import train_grpo_openvocab  # noqa: E402
 import train_grpo_reason  # noqa: E402
 import train_ppo  # noqa: E402
 import train_reinforce  # noqa: E402
@@ -57,6 +58,20 @@ def test_train_grpo_reason_three_stages(tmp_path, capsys):
     result = json.loads(out.read_text())["seeds"][0]
     assert set(result["rows"]) == set(result["val_rows"]) >= {"sft", "sft+grpo", "grpo_cold", "ppo"}
     assert [r["round"] for r in result["synthesis"]] == [0, 1]
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_train_grpo_openvocab_sft_then_grpo(tmp_path, capsys):
+    import json
+
+    out = tmp_path / "openvocab.json"
+    args = ["--seeds", "0", "--quick", "--out", str(out), "--cache-dir", str(tmp_path / "cache")]
+    assert train_grpo_openvocab.main(args) == 0
+    text = capsys.readouterr().out
+    assert "| sft+grpo |" in text and "| one_per_category |" in text and "metric ew_f-1" in text
+    rows = json.loads(out.read_text())["seeds"][0]["rows"]
+    assert set(rows) == {"top1_word", "one_per_category", "sft", "sft+grpo"}
+    assert rows["one_per_category"]["ew_r_level1"] == 100.0
 
 
 def test_quickstart_tour(tiny_npz, capsys):

@@ -57,7 +57,7 @@ def decode(
         obs, _ = policy.obs_to_tensor(env.observation_batch(faces[rows], tokens[rows], np.full(rows.size, t)))
         with th.no_grad():
             logits = policy.get_distribution(obs).distribution.logits
-            if env.action_masking:
+            if getattr(env, "action_masking", False):
                 masks = np.stack([vocab.grammar_mask(tokens[r, :t], length) for r in rows])
                 logits = logits.masked_fill(~th.as_tensor(masks), -1e9)
             if greedy:

@@ -71,6 +71,12 @@ ENV_SPECS: tuple[EnvSpecRow, ...] = (
         entry_point="fer_select_env.envs.text.reason_env:FERReasonEnv",
         summary="name a face's action units in <think>, then its emotion in <answer>; Facial-R1's verifiable rewards",
     ),
+    EnvSpecRow(
+        id="FEROpenVocab-v0",
+        family="text",
+        entry_point="fer_select_env.envs.text.openvocab_env:FEROpenVocabEnv",
+        summary="answer a face with a free set of emotion words, scored by emotion wheels (after AffectGPT-RL)",
+    ),
 )
 """Every env id of the package, grouped by family."""
 

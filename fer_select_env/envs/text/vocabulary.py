@@ -153,4 +153,59 @@ class Vocabulary:
         return state
 
 
-__all__ = ["ANSWER", "END_ANSWER", "END_THINK", "EOS", "TAGS", "THINK", "Vocabulary"]
+@dataclass(frozen=True)
+class WordVocabulary:
+    """Token ids of a word-set answer (FEROpenVocab-v0): one id per word, then EOS; the text of a completion
+    is its words up to EOS, space-separated.
+
+    :param words: the answer words (and any reasoning tokens), distinct, one word each
+    """
+
+    words: tuple[str, ...]
+    tokens: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        words = tuple(map(str, self.words))
+        if not words or len(set(words)) != len(words) or EOS in words or any(not w or " " in w for w in words):
+            raise ValueError("vocabulary: words must be distinct, non-empty, without spaces, and not EOS")
+        object.__setattr__(self, "words", words)
+        object.__setattr__(self, "tokens", (*words, EOS))
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    @property
+    def eos(self) -> int:
+        return len(self.tokens) - 1
+
+    @property
+    def pad(self) -> int:
+        return len(self.tokens)
+
+    def id(self, token: str) -> int:
+        try:
+            return self.tokens.index(token)
+        except ValueError:
+            raise ValueError(f"token: {token!r} is not in the vocabulary") from None
+
+    def words_of(self, token_ids: Iterable[int]) -> list[str]:
+        """The words of a completion, up to (not including) its first EOS or padding."""
+        out = []
+        for t in token_ids:
+            t = int(t)
+            if t in (self.eos, self.pad):
+                break
+            if t < 0 or t > self.eos:
+                raise ValueError(f"token_ids: {t} is not a token id (0..{self.eos})")
+            out.append(self.tokens[t])
+        return out
+
+    def decode(self, token_ids: Iterable[int]) -> str:
+        return " ".join(self.words_of(token_ids))
+
+    def encode(self, words: Sequence[str]) -> list[int]:
+        """Token ids of a word list, EOS appended."""
+        return [self.id(w) for w in words] + [self.eos]
+
+
+__all__ = ["ANSWER", "END_ANSWER", "END_THINK", "EOS", "TAGS", "THINK", "Vocabulary", "WordVocabulary"]

@@ -1,0 +1,327 @@
+"""FEROpenVocab-v0: answer a face with a free set of emotion words, scored by emotion wheels (after
+AffectGPT-RL), as a token MDP."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import cv2
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+from gymnasium.error import ResetNeeded
+
+from fer_select_env.core.checks import check_choice, check_int_at_least
+from fer_select_env.data.dataset import FERDataset
+from fer_select_env.data.openvocab import BASES, FEROpenVocabDataset, make_openvocab_dataset
+from fer_select_env.envs.text import wheels
+from fer_select_env.envs.text.vocabulary import WordVocabulary
+from fer_select_env.faces.action_units import ACTION_UNITS
+from fer_select_env.models.cnn import ClassifierConfig
+from fer_select_env.models.pretrain import pretrain_classifier
+
+OBSERVATIONS: tuple[str, ...] = ("feature", "pixels")
+SPLITS: tuple[str, ...] = ("train", "val", "test")
+SEPARATOR = "<sep>"
+DEFAULT_MAX_WORDS = 6
+DEFAULT_LENGTH_PENALTY = 0.02
+"""λ per emitted token: a sixth word must raise the wheel F1 by 0.02 to pay for itself."""
+
+
+def base_words(lexicon: Mapping[str, str]) -> dict[str, str]:
+    """One lexicon word per base emotion (the first listed): how a truth set is written for the metric."""
+    out: dict[str, str] = {}
+    for word, base in lexicon.items():
+        out.setdefault(base, word)
+    missing = [b for b in BASES if b not in out]
+    if missing:
+        raise ValueError(f"lexicon: no word for the base emotion(s) {missing}")
+    return out
+
+
+def _load_dataset(dataset: object, dataset_kwargs: object) -> FEROpenVocabDataset:
+    if dataset_kwargs is not None and not isinstance(dataset_kwargs, Mapping):
+        raise ValueError(f"dataset_kwargs: must be a dict or None, got {type(dataset_kwargs).__name__}")
+    kwargs = dict(dataset_kwargs or {})
+    if isinstance(dataset, FEROpenVocabDataset):
+        return dataset
+    if isinstance(dataset, FERDataset):
+        return FEROpenVocabDataset.from_fer_dataset(dataset, **kwargs)
+    if dataset is None:
+        return make_openvocab_dataset(**kwargs)
+    if isinstance(dataset, (str, os.PathLike)):
+        from fer_select_env.data.loaders import load_fer2013
+
+        return FEROpenVocabDataset.from_fer_dataset(load_fer2013(dataset), **kwargs)
+    raise ValueError(
+        "dataset: must be a FEROpenVocabDataset, a FERDataset with FER+ votes, the path of the FER2013 "
+        f"evaluation copy, or None, got {type(dataset).__name__}"
+    )
+
+
+class FEROpenVocabEnv(gym.Env[dict, np.int64]):
+    """Answer a face with a free set of emotion words; the reward is the emotion-wheel F1 of the set.
+
+    This docstring is the environment's documentation: `docs/envs/text.md` is generated from it.
+
+    ```python
+    import gymnasium as gym
+    import fer_select_env  # registers FEROpenVocab-v0
+
+    env = gym.make("FEROpenVocab-v0")  # synthetic blended faces with known emotion sets
+    env = gym.make("FEROpenVocab-v0", dataset="fer2013.npz")  # FER2013, truth from the FER+ votes
+    obs, info = env.reset(seed=0, options={"index": 3})
+    ```
+
+    ## Description
+
+    AffectGPT-RL predicts emotions as free word sets and scores them with emotion-wheel metrics, which no
+    gradient reaches; RL optimises them directly. Here a policy writes up to L words (default 6) for a face,
+    then EOS. The words are mapped through the package's lexicon (about 50 words over the eight FER+ emotions)
+    and each wheel's rings (`fer_select_env.envs.text.wheels`, metric version `wheels.METRIC_VERSION`); the
+    reward is the per-sample wheel F1 averaged over the wheels and the two ring levels, minus λ per emitted
+    token. Words outside the lexicon cost nothing in precision, so the length penalty counts every token.
+
+    **Data.** By default synthetic faces that blend two EMFACS prototypes with known weights (the truth: the
+    emotions whose weight reaches 0.3; half the faces blend). FER2013's evaluation copy is one argument away:
+    the truth of an image is then the FER+ emotions with at least 2 of its 10 votes (PublicTest validates,
+    PrivateTest tests). A frozen encoder (the suite's classifier, trained once on the dominant labels of the
+    training faces with early stopping on val, and cached) gives the face's feature.
+
+    ## Action Space
+
+    `Discrete(V)`: one token per lexicon word (plus, with `reasoning=True`, one per action unit and the
+    separator `<sep>`), and EOS last.
+
+    ## Observation Space
+
+    `Dict`: `feature` (`Box`, the encoder's first dense layer; `image`, `Box(0, 255, (1, H, W), uint8)`, with
+    `observation="pixels"`), `tokens` (`MultiDiscrete([V+1] * L)`, padded with V) and `length` (`Discrete(L+1)`).
+
+    ## Rewards
+
+    Zero until the end; then `wheel − λ·n` (`info["rewards"]` holds both parts, and `valence` when
+    `valence_bonus > 0`): `wheel` is the mean over the wheels and levels of the sample's wheel F1 (0 for an
+    empty answer), n the tokens emitted before EOS. With `valence_bonus = β`, β is added when the answer's
+    mapped words agree in valence with the truth (the seed's valence-agreement term).
+
+    ## Starting State
+
+    A face drawn uniformly from the split; `reset(options={"index": i})` starts from face i (a GRPO group).
+
+    ## Episode End
+
+    Terminates at EOS or after L tokens (scored as it stands, as in FERReason-v0).
+
+    ## Information
+
+    At the end: `words` (the answer), `truth` (the truth's base emotions), `rewards`, `out_of_lexicon`
+    (answer words the lexicon does not know: AU tokens, the separator).
+
+    ## Arguments
+
+    | argument | default | meaning |
+    |---|---|---|
+    | `dataset` | `None` | `None` (synthetic), a `FEROpenVocabDataset`, a `FERDataset` with FER+ votes, or its path |
+    | `dataset_kwargs` | `None` | `make_openvocab_dataset`'s arguments, or `from_fer_dataset`'s (`min_votes`) |
+    | `split` | `"train"` | the faces the episodes start from |
+    | `max_words` | `6` | L |
+    | `length_penalty` | `0.02` | λ per emitted token |
+    | `reasoning` | `False` | add AU tokens and `<sep>` to the vocabulary (the seed's "is reasoning necessary") |
+    | `valence_bonus` | `0.0` | β of the valence-agreement term |
+    | `observation` | `"feature"` | `"feature"` or `"pixels"` |
+    | `encoder`, `encoder_seed`, `cache_dir` | `None`, `0`, `None` | the frozen encoder, as FERReason-v0's |
+    | `render_mode` | `None` | `"ansi"` or `"rgb_array"` |
+
+    ## Version History
+
+    * v0: first version.
+    """
+
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
+
+    def __init__(
+        self,
+        dataset: FEROpenVocabDataset | FERDataset | str | os.PathLike | None = None,
+        dataset_kwargs: Mapping[str, Any] | None = None,
+        split: str = "train",
+        max_words: int = DEFAULT_MAX_WORDS,
+        length_penalty: float = DEFAULT_LENGTH_PENALTY,
+        reasoning: bool = False,
+        valence_bonus: float = 0.0,
+        observation: str = "feature",
+        encoder: Mapping[str, Any] | ClassifierConfig | None = None,
+        encoder_seed: int = 0,
+        cache_dir: str | os.PathLike | None = None,
+        render_mode: str | None = None,
+    ) -> None:
+        self.split = check_choice("split", split, SPLITS)
+        self.observation = check_choice("observation", observation, OBSERVATIONS)
+        self.max_length = check_int_at_least("max_words", max_words, 1)
+        for name, value in (("length_penalty", length_penalty), ("valence_bonus", valence_bonus)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < np.inf:
+                raise ValueError(f"{name}: must be a finite number >= 0, got {value!r}")
+        self.length_penalty, self.valence_bonus = float(length_penalty), float(valence_bonus)
+        if not isinstance(reasoning, bool):
+            raise ValueError(f"reasoning: must be True or False, got {reasoning!r}")
+        self.reasoning = reasoning
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(
+                f"render_mode: must be None or one of {self.metadata['render_modes']}, got {render_mode!r}"
+            )
+        self.render_mode = render_mode
+        self.dataset = _load_dataset(dataset, dataset_kwargs)
+        self.lexicon = dict(wheels.LEXICON)
+        self.truth_words = base_words(self.lexicon)
+        words = tuple(self.lexicon)
+        if reasoning:
+            words = (*ACTION_UNITS, SEPARATOR, *words)
+        self.vocabulary = WordVocabulary(words)
+        self.images, self.labels, self.truth = self.dataset.split(self.split)
+        self.num_prompts = len(self.labels)
+        self.features: np.ndarray | None = None
+        if self.observation == "feature":
+            config = (
+                encoder if isinstance(encoder, ClassifierConfig) else ClassifierConfig.from_dict(dict(encoder or {}))
+            )
+            self.encoder, _ = pretrain_classifier(
+                self.dataset.to_fer_dataset(), config, seed=encoder_seed, cache_dir=cache_dir, num_threads=1
+            )
+            self.features = self.encoder.features(self.images).astype(np.float32)
+            top = float(np.finfo(np.float32).max)  # post-ReLU features have no upper bound
+            first: spaces.Space = spaces.Box(0.0, top, (self.features.shape[1],), np.float32)
+            self._first_key = "feature"
+        else:
+            h, w = self.dataset.image_shape
+            first = spaces.Box(0, 255, (1, h, w), np.uint8)
+            self._first_key = "image"
+        v = len(self.vocabulary)
+        self.action_space = spaces.Discrete(v)
+        self.observation_space = spaces.Dict(
+            {
+                self._first_key: first,
+                "tokens": spaces.MultiDiscrete(np.full(self.max_length, v + 1)),
+                "length": spaces.Discrete(self.max_length + 1),
+            }
+        )
+        self._index: int | None = None
+        self._tokens: list[int] = []
+        self._done = True
+
+    # ------------------------------------------------------------------------------------------- API
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict, dict]:
+        super().reset(seed=seed)
+        index = self._reset_index(options)
+        self._index = int(self.np_random.integers(self.num_prompts)) if index is None else index
+        self._tokens, self._done = [], False
+        return self._obs(), {"index": self._index}
+
+    def step(self, action: Any) -> tuple[dict, float, bool, bool, dict]:
+        if self._done or self._index is None:
+            raise ResetNeeded("FEROpenVocab-v0: call reset() before step() (the episode has ended)")
+        if not self.action_space.contains(action):
+            raise ValueError(f"action: must be a token id in [0, {len(self.vocabulary) - 1}], got {action!r}")
+        self._tokens.append(int(action))
+        if int(action) != self.vocabulary.eos and len(self._tokens) < self.max_length:
+            return self._obs(), 0.0, False, False, {"index": self._index}
+        self._done = True
+        info = {"index": self._index, **self.score(self._index, self._tokens)}
+        return self._obs(), float(sum(info["rewards"].values())), True, False, info
+
+    def action_masks(self) -> np.ndarray:
+        """Every token is allowed (MaskablePPO's convention; the answer has no grammar)."""
+        return np.ones(len(self.vocabulary), bool)
+
+    def render(self) -> np.ndarray | str | None:
+        if self.render_mode is None or self._index is None:
+            return None
+        if self.render_mode == "ansi":
+            truth = [BASES[j] for j in np.flatnonzero(self.truth[self._index])]
+            return f"face {self._index} (truth {truth}): {self.vocabulary.decode(self._tokens)}"
+        return cv2.cvtColor(self.images[self._index], cv2.COLOR_GRAY2RGB)
+
+    # ---------------------------------------------------------------------------------- batched helpers
+    def truth_of(self, index: int) -> list[str]:
+        """The truth of face ``index`` written as one lexicon word per base emotion."""
+        return [self.truth_words[BASES[j]] for j in np.flatnonzero(self.truth[index])]
+
+    def score(self, index: int, token_ids: Sequence[int]) -> dict[str, Any]:
+        """The end-of-episode information of a completion for face ``index`` (what ``step`` adds to ``info``)."""
+        words = self.vocabulary.words_of(token_ids)
+        n = len(words)  # every token before EOS, words outside the lexicon included
+        truth = self.truth_of(index)
+        answer = [w for w in words if w in self.lexicon]
+        fit = float(np.mean([wheels.sample_reward(answer, truth, level=lvl) for lvl in (1, 2)]))
+        rewards = {"wheel": fit, "length": -self.length_penalty * n}
+        if self.valence_bonus > 0:
+            rewards["valence"] = self.valence_bonus * float(_same_valence(answer, truth, self.lexicon))
+        return {
+            "words": words,
+            "truth": [BASES[j] for j in np.flatnonzero(self.truth[index])],
+            "rewards": rewards,
+            "out_of_lexicon": [w for w in words if w not in self.lexicon],
+        }
+
+    def observation_batch(
+        self, indices: np.ndarray, prefixes: np.ndarray, lengths: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        """Observations of many (face, prefix) pairs at once, as ``step`` gives them (see FERReason-v0's)."""
+        indices = np.asarray(indices, np.int64)
+        lengths = np.asarray(lengths, np.int64)
+        tokens = np.array(prefixes, np.int64).reshape(len(indices), self.max_length)
+        tokens[np.arange(self.max_length)[None, :] >= lengths[:, None]] = self.vocabulary.pad
+        first = self.features[indices] if self.features is not None else self.images[indices][:, None]
+        return {self._first_key: first, "tokens": tokens, "length": lengths}
+
+    # ------------------------------------------------------------------------------------- internals
+    def _reset_index(self, options: object) -> int | None:
+        if options is None:
+            return None
+        if not isinstance(options, Mapping):
+            raise ValueError(f"options: must be a dict or None, got {type(options).__name__}")
+        unknown = set(options) - {"index"}
+        if unknown:
+            raise ValueError(f"unknown reset option(s) {sorted(map(str, unknown))}; supported: ['index']")
+        if options.get("index") is None:
+            return None
+        index = check_int_at_least("reset option 'index'", options["index"], 0)
+        if index >= self.num_prompts:
+            raise ValueError(
+                f"reset option 'index': {index} is out of range; the {self.split} split has {self.num_prompts} faces"
+            )
+        return index
+
+    def _obs(self) -> dict[str, np.ndarray]:
+        assert self._index is not None
+        tokens = np.full(self.max_length, self.vocabulary.pad, np.int64)
+        tokens[: len(self._tokens)] = self._tokens
+        first = (
+            self.features[self._index].copy() if self.features is not None else self.images[self._index][None].copy()
+        )
+        return {self._first_key: first, "tokens": tokens, "length": np.int64(len(self._tokens))}
+
+
+VALENCE: dict[str, int] = {
+    "happiness": 1,
+    "surprise": 0,
+    "neutral": 0,
+    "sadness": -1,
+    "anger": -1,
+    "disgust": -1,
+    "fear": -1,
+    "contempt": -1,
+}
+"""The valence of each base (surprise and neutral count as neither), for the valence-agreement term."""
+
+
+def _same_valence(answer: Sequence[str], truth: Sequence[str], lexicon: Mapping[str, str]) -> bool:
+    def sign(words: Sequence[str]) -> int:
+        total = sum(VALENCE[lexicon[w]] for w in words if w in lexicon)
+        return int(np.sign(total))
+
+    return bool(answer) and sign(answer) == sign(truth)
+
+
+__all__ = ["DEFAULT_LENGTH_PENALTY", "DEFAULT_MAX_WORDS", "SEPARATOR", "VALENCE", "FEROpenVocabEnv", "base_words"]
