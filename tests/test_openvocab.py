@@ -110,3 +110,20 @@ def test_baselines_and_metrics(make_env):
     for i, row in enumerate(a):
         mapped = {env.lexicon[w] for w in env.vocabulary.words_of(row)}
         assert mapped == {BASES[j] for j in np.flatnonzero(env.truth[i])}
+
+
+def test_the_set_variant_scores_the_same_words_in_one_step(ov_dataset, tmp_path):
+    kwargs = {"dataset": ov_dataset, "encoder": dict(TINY_CLASSIFIER), "cache_dir": str(tmp_path)}
+    one = gym.make("FEROpenVocabSet-v0", **kwargs).unwrapped
+    tokens = gym.make("FEROpenVocab-v0", **kwargs).unwrapped
+    obs, _ = one.reset(seed=0, options={"index": 2})
+    assert one.observation_space.contains(obs)
+    truth = one.truth_of(2)
+    bits = np.zeros(one.action_space.n, np.int8)
+    bits[[one.vocabulary.id(w) for w in truth]] = 1
+    _, _reward, terminated, _, info = one.step(bits)
+    ids = sorted(tokens.vocabulary.id(w) for w in truth)
+    assert terminated and info["rewards"] == tokens.score(2, [*ids, tokens.vocabulary.eos])["rewards"]
+    with pytest.raises(ValueError, match="bits"):
+        one.reset(seed=0)
+        one.step(np.full(one.action_space.n, 2))

@@ -20,7 +20,7 @@ OUT = DOCS / "envs"
 FAMILY_TITLES: dict[str, str] = {
     "select": "FERSelect: RLPS data selection",
     "sequence": "FERSequence: early recognition on face sequences",
-    "text": "FERReason: reasoning over action units with verifiable rewards",
+    "text": "Token envs: FERReason (AU reasoning, verifiable rewards) and FEROpenVocab (emotion-wheel answers)",
 }
 """Family → page title; a family without one is titled by its folder name."""
 

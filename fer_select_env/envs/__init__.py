@@ -77,6 +77,12 @@ ENV_SPECS: tuple[EnvSpecRow, ...] = (
         entry_point="fer_select_env.envs.text.openvocab_env:FEROpenVocabEnv",
         summary="answer a face with a free set of emotion words, scored by emotion wheels (after AffectGPT-RL)",
     ),
+    EnvSpecRow(
+        id="FEROpenVocabSet-v0",
+        family="text",
+        entry_point="fer_select_env.envs.text.openvocab_env:FEROpenVocabSetEnv",
+        summary="FEROpenVocab-v0 in one step: the whole word set as a MultiBinary action",
+    ),
 )
 """Every env id of the package, grouped by family."""
 

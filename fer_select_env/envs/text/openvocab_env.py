@@ -324,4 +324,55 @@ def _same_valence(answer: Sequence[str], truth: Sequence[str], lexicon: Mapping[
     return bool(answer) and sign(answer) == sign(truth)
 
 
-__all__ = ["DEFAULT_LENGTH_PENALTY", "DEFAULT_MAX_WORDS", "SEPARATOR", "VALENCE", "FEROpenVocabEnv", "base_words"]
+class FEROpenVocabSetEnv(FEROpenVocabEnv):
+    """FEROpenVocab-v0's one-step variant for non-sequence agents: the whole word set at once.
+
+    This docstring is the variant's documentation; everything not said here is as in FEROpenVocab-v0.
+
+    ## Action Space
+
+    `MultiBinary(W)`, one bit per word of the vocabulary (EOS excluded): the answer is the set of words whose
+    bit is 1, in vocabulary order. More than L set bits are cut to the first L (the penalty counts the kept
+    ones), so the answer space is the token env's.
+
+    ## Observation Space
+
+    The face alone: `Box` (the encoder's feature) or, with `observation="pixels"`, `Box(0, 255, (1, H, W),
+    uint8)`.
+
+    ## Episode End
+
+    Every episode is one step: it terminates after the first action, with the token env's reward.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.action_space = spaces.MultiBinary(len(self.vocabulary) - 1)
+        self.observation_space = self.observation_space.spaces[self._first_key]
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict]:
+        obs, info = super().reset(seed=seed, options=options)
+        return obs[self._first_key], info
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict]:
+        if self._done or self._index is None:
+            raise ResetNeeded("FEROpenVocabSet-v0: call reset() before step() (the episode has ended)")
+        bits = np.asarray(action)
+        if bits.shape != self.action_space.shape or not np.isin(bits, (0, 1)).all():
+            raise ValueError(f"action: must be {self.action_space.shape[0]} bits (0 or 1), got {action!r}")
+        tokens = [int(t) for t in np.flatnonzero(bits)][: self.max_length]
+        self._tokens = tokens
+        self._done = True
+        info = {"index": self._index, **self.score(self._index, tokens)}
+        return self._obs()[self._first_key], float(sum(info["rewards"].values())), True, False, info
+
+
+__all__ = [
+    "DEFAULT_LENGTH_PENALTY",
+    "DEFAULT_MAX_WORDS",
+    "SEPARATOR",
+    "VALENCE",
+    "FEROpenVocabEnv",
+    "FEROpenVocabSetEnv",
+    "base_words",
+]
