@@ -44,6 +44,8 @@ def print_table(results: list[dict]) -> None:
             std = np.std(values, ddof=1) if len(values) > 1 else 0.0
             cells.append(f"{np.mean(values):.2f} ± {std:.2f}" if values else "–")
         print(f"| {name} | " + " | ".join(cells) + " |")
+    if not all("sft" in r["rows"] and "sft+grpo" in r["rows"] for r in results):
+        return
     print("\nSFT+GRPO minus SFT per seed\n")
     print("| metric | differences | mean |")
     print("|---|---|---|")
@@ -67,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     settings = OpenVocabSettings()
     if args.quick:
-        settings = OpenVocabSettings(n_subjects=12, sft_epochs=3, grpo_updates=2, prompts=4)
+        settings = OpenVocabSettings(n_subjects=12, sft_epochs=3, grpo_updates=2, prompts=4, ppo_timesteps=512)
     dataset = None
     if args.fer2013:
         from fer_select_env.data.loaders import load_fer2013

@@ -70,7 +70,7 @@ def test_train_grpo_openvocab_sft_then_grpo(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "| sft+grpo |" in text and "| one_per_category |" in text and "metric ew_f-1" in text
     rows = json.loads(out.read_text())["seeds"][0]["rows"]
-    assert set(rows) == {"top1_word", "one_per_category", "sft", "sft+grpo"}
+    assert set(rows) == {"top1_word", "one_per_category", "sft", "sft+grpo", "ppo", "ppo_set"}
     assert rows["one_per_category"]["ew_r_level1"] == 100.0
 
 

@@ -111,7 +111,9 @@ def _majority(env: Any) -> np.ndarray:
 
 @dataclass
 class OpenVocabSettings:
-    """The settings of :func:`run_openvocab`; defaults are the documented run's."""
+    """The settings of :func:`run_openvocab`; defaults are the documented run's. ``stages`` picks the rows:
+    ``baselines``, ``sft``, ``sft+grpo`` (needs ``sft``), ``ppo`` (SB3's PPO, cold, on the token env: a learned
+    critic instead of the group baseline) and ``ppo_set`` (SB3's PPO on the one-step MultiBinary variant)."""
 
     n_subjects: int = 200
     sft_epochs: int = 40
@@ -119,7 +121,9 @@ class OpenVocabSettings:
     grpo_lr: float = 3e-4
     prompts: int = 32
     group_size: int = 8
+    ppo_timesteps: int = 60_000
     net_arch: list[int] = field(default_factory=lambda: [128, 128])
+    stages: tuple[str, ...] = ("baselines", "sft", "sft+grpo", "ppo", "ppo_set")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -178,18 +182,49 @@ def run_openvocab(
             f"[{time.perf_counter() - start:.0f}s]"
         )
 
-    for name in BASELINES:
-        score(name, None)
-    sft = model()
-    train_sft(sft.policy, train, rows, tok, val=(val, v_rows, v_tok), epochs=s.sft_epochs, seed=seed)
-    score("sft", sft.policy)
-    grpo = model()
-    grpo.policy.load_state_dict(sft.policy.state_dict())
-    grpo.learn(s.grpo_updates * s.prompts * s.group_size * train.max_length)
-    score("sft+grpo", grpo.policy)
-    out["history"] = grpo.history
+    if "baselines" in s.stages:
+        for name in BASELINES:
+            score(name, None)
+    if "sft" in s.stages:
+        sft = model()
+        train_sft(sft.policy, train, rows, tok, val=(val, v_rows, v_tok), epochs=s.sft_epochs, seed=seed)
+        score("sft", sft.policy)
+        if "sft+grpo" in s.stages:
+            grpo = model()
+            grpo.policy.load_state_dict(sft.policy.state_dict())
+            grpo.learn(s.grpo_updates * s.prompts * s.group_size * train.max_length)
+            score("sft+grpo", grpo.policy)
+            out["history"] = grpo.history
+    if "ppo" in s.stages:
+        from stable_baselines3 import PPO
+
+        ppo = PPO("MultiInputPolicy", envs["train"], n_steps=1536, batch_size=256, gamma=1.0, seed=seed,
+                  policy_kwargs={"net_arch": list(s.net_arch)}, device="cpu")  # fmt: skip
+        ppo.learn(s.ppo_timesteps)
+        score("ppo", ppo.policy)
+    if "ppo_set" in s.stages:
+        out["rows"]["ppo_set"], out["val_rows"]["ppo_set"] = _set_rows(data, s, seed, cache_dir)
+        m = out["val_rows"]["ppo_set"]
+        log(f"seed {seed} {'ppo_set':>16} (val): EW-F1 {m['ew_f_level1']:5.1f} EW-F2 {m['ew_f_level2']:5.1f}")
     out["wall_seconds"] = time.perf_counter() - start
     return out
+
+
+def _set_rows(data: FEROpenVocabDataset, s: OpenVocabSettings, seed: int, cache_dir: str | None) -> tuple[dict, dict]:
+    """SB3's PPO on FEROpenVocabSet-v0 (one step, a MultiBinary word set), scored deterministically."""
+    from stable_baselines3 import PPO
+
+    env = gym.make("FEROpenVocabSet-v0", dataset=data, split="train", cache_dir=cache_dir)
+    model = PPO("MlpPolicy", env, n_steps=512, batch_size=128, gamma=1.0, seed=seed,
+                policy_kwargs={"net_arch": list(s.net_arch)}, device="cpu")  # fmt: skip
+    model.learn(s.ppo_timesteps)
+    out = []
+    for split in ("test", "val"):
+        e = gym.make("FEROpenVocabSet-v0", dataset=data, split=split, cache_dir=cache_dir).unwrapped
+        bits, _ = model.predict(e.features, deterministic=True)
+        answers = [[e.vocabulary.words[j] for j in np.flatnonzero(b)][: e.max_length] for b in bits]
+        out.append(openvocab_metrics(e, answers))
+    return out[0], out[1]
 
 
 __all__ = [
