@@ -7,8 +7,6 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-import cv2
-import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 from gymnasium.error import ResetNeeded
@@ -17,13 +15,11 @@ from fer_select_env.core.checks import check_choice, check_int_at_least
 from fer_select_env.data.dataset import FERDataset
 from fer_select_env.data.openvocab import BASES, FEROpenVocabDataset, make_openvocab_dataset
 from fer_select_env.envs.text import wheels
+from fer_select_env.envs.text.token_env import OBSERVATIONS, SPLITS, TokenEnv
 from fer_select_env.envs.text.vocabulary import WordVocabulary
 from fer_select_env.faces.action_units import ACTION_UNITS
 from fer_select_env.models.cnn import ClassifierConfig
-from fer_select_env.models.pretrain import pretrain_classifier
 
-OBSERVATIONS: tuple[str, ...] = ("feature", "pixels")
-SPLITS: tuple[str, ...] = ("train", "val", "test")
 SEPARATOR = "<sep>"
 DEFAULT_MAX_WORDS = 6
 DEFAULT_LENGTH_PENALTY = 0.02
@@ -61,7 +57,7 @@ def _load_dataset(dataset: object, dataset_kwargs: object) -> FEROpenVocabDatase
     )
 
 
-class FEROpenVocabEnv(gym.Env[dict, np.int64]):
+class FEROpenVocabEnv(TokenEnv):
     """Answer a face with a free set of emotion words; the reward is the emotion-wheel F1 of the set.
 
     This docstring is the environment's documentation: `docs/envs/text.md` is generated from it.
@@ -140,7 +136,7 @@ class FEROpenVocabEnv(gym.Env[dict, np.int64]):
     * v0: first version.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
+    env_name: ClassVar[str] = "FEROpenVocab-v0"
 
     def __init__(
         self,
@@ -167,11 +163,7 @@ class FEROpenVocabEnv(gym.Env[dict, np.int64]):
         if not isinstance(reasoning, bool):
             raise ValueError(f"reasoning: must be True or False, got {reasoning!r}")
         self.reasoning = reasoning
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(
-                f"render_mode: must be None or one of {self.metadata['render_modes']}, got {render_mode!r}"
-            )
-        self.render_mode = render_mode
+        self._check_render_mode(render_mode)
         self.dataset = _load_dataset(dataset, dataset_kwargs)
         self.lexicon = dict(wheels.LEXICON)
         self.truth_words = base_words(self.lexicon)
@@ -180,67 +172,16 @@ class FEROpenVocabEnv(gym.Env[dict, np.int64]):
             words = (*ACTION_UNITS, SEPARATOR, *words)
         self.vocabulary = WordVocabulary(words)
         self.images, self.labels, self.truth = self.dataset.split(self.split)
-        self.num_prompts = len(self.labels)
-        self.features: np.ndarray | None = None
-        if self.observation == "feature":
-            config = (
-                encoder if isinstance(encoder, ClassifierConfig) else ClassifierConfig.from_dict(dict(encoder or {}))
-            )
-            self.encoder, _ = pretrain_classifier(
-                self.dataset.to_fer_dataset(), config, seed=encoder_seed, cache_dir=cache_dir, num_threads=1
-            )
-            self.features = self.encoder.features(self.images).astype(np.float32)
-            top = float(np.finfo(np.float32).max)  # post-ReLU features have no upper bound
-            first: spaces.Space = spaces.Box(0.0, top, (self.features.shape[1],), np.float32)
-            self._first_key = "feature"
-        else:
-            h, w = self.dataset.image_shape
-            first = spaces.Box(0, 255, (1, h, w), np.uint8)
-            self._first_key = "image"
-        v = len(self.vocabulary)
-        self.action_space = spaces.Discrete(v)
-        self.observation_space = spaces.Dict(
-            {
-                self._first_key: first,
-                "tokens": spaces.MultiDiscrete(np.full(self.max_length, v + 1)),
-                "length": spaces.Discrete(self.max_length + 1),
-            }
-        )
-        self._index: int | None = None
-        self._tokens: list[int] = []
-        self._done = True
+        self._setup_observation(self.observation, self.dataset.to_fer_dataset(), encoder, encoder_seed, cache_dir)
 
     # ------------------------------------------------------------------------------------------- API
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict, dict]:
-        super().reset(seed=seed)
-        index = self._reset_index(options)
-        self._index = int(self.np_random.integers(self.num_prompts)) if index is None else index
-        self._tokens, self._done = [], False
-        return self._obs(), {"index": self._index}
-
-    def step(self, action: Any) -> tuple[dict, float, bool, bool, dict]:
-        if self._done or self._index is None:
-            raise ResetNeeded("FEROpenVocab-v0: call reset() before step() (the episode has ended)")
-        if not self.action_space.contains(action):
-            raise ValueError(f"action: must be a token id in [0, {len(self.vocabulary) - 1}], got {action!r}")
-        self._tokens.append(int(action))
-        if int(action) != self.vocabulary.eos and len(self._tokens) < self.max_length:
-            return self._obs(), 0.0, False, False, {"index": self._index}
-        self._done = True
-        info = {"index": self._index, **self.score(self._index, self._tokens)}
-        return self._obs(), float(sum(info["rewards"].values())), True, False, info
-
     def action_masks(self) -> np.ndarray:
         """Every token is allowed (MaskablePPO's convention; the answer has no grammar)."""
         return np.ones(len(self.vocabulary), bool)
 
-    def render(self) -> np.ndarray | str | None:
-        if self.render_mode is None or self._index is None:
-            return None
-        if self.render_mode == "ansi":
-            truth = [BASES[j] for j in np.flatnonzero(self.truth[self._index])]
-            return f"face {self._index} (truth {truth}): {self.vocabulary.decode(self._tokens)}"
-        return cv2.cvtColor(self.images[self._index], cv2.COLOR_GRAY2RGB)
+    def _render_text(self) -> str:
+        truth = [BASES[j] for j in np.flatnonzero(self.truth[self._index])]
+        return f"face {self._index} (truth {truth}): {self.vocabulary.decode(self._tokens)}"
 
     # ---------------------------------------------------------------------------------- batched helpers
     def truth_of(self, index: int) -> list[str]:
@@ -263,44 +204,6 @@ class FEROpenVocabEnv(gym.Env[dict, np.int64]):
             "rewards": rewards,
             "out_of_lexicon": [w for w in words if w not in self.lexicon],
         }
-
-    def observation_batch(
-        self, indices: np.ndarray, prefixes: np.ndarray, lengths: np.ndarray
-    ) -> dict[str, np.ndarray]:
-        """Observations of many (face, prefix) pairs at once, as ``step`` gives them (see FERReason-v0's)."""
-        indices = np.asarray(indices, np.int64)
-        lengths = np.asarray(lengths, np.int64)
-        tokens = np.array(prefixes, np.int64).reshape(len(indices), self.max_length)
-        tokens[np.arange(self.max_length)[None, :] >= lengths[:, None]] = self.vocabulary.pad
-        first = self.features[indices] if self.features is not None else self.images[indices][:, None]
-        return {self._first_key: first, "tokens": tokens, "length": lengths}
-
-    # ------------------------------------------------------------------------------------- internals
-    def _reset_index(self, options: object) -> int | None:
-        if options is None:
-            return None
-        if not isinstance(options, Mapping):
-            raise ValueError(f"options: must be a dict or None, got {type(options).__name__}")
-        unknown = set(options) - {"index"}
-        if unknown:
-            raise ValueError(f"unknown reset option(s) {sorted(map(str, unknown))}; supported: ['index']")
-        if options.get("index") is None:
-            return None
-        index = check_int_at_least("reset option 'index'", options["index"], 0)
-        if index >= self.num_prompts:
-            raise ValueError(
-                f"reset option 'index': {index} is out of range; the {self.split} split has {self.num_prompts} faces"
-            )
-        return index
-
-    def _obs(self) -> dict[str, np.ndarray]:
-        assert self._index is not None
-        tokens = np.full(self.max_length, self.vocabulary.pad, np.int64)
-        tokens[: len(self._tokens)] = self._tokens
-        first = (
-            self.features[self._index].copy() if self.features is not None else self.images[self._index][None].copy()
-        )
-        return {self._first_key: first, "tokens": tokens, "length": np.int64(len(self._tokens))}
 
 
 VALENCE: dict[str, int] = {

@@ -7,11 +7,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-import cv2
-import gymnasium as gym
 import numpy as np
-from gymnasium import spaces
-from gymnasium.error import ResetNeeded
 
 from fer_select_env.core.checks import check_choice, check_int_at_least
 from fer_select_env.data.dataset import FERDataset
@@ -25,13 +21,10 @@ from fer_select_env.envs.text.rewards import (
     parse_answer,
     parse_think_aus,
 )
+from fer_select_env.envs.text.token_env import OBSERVATIONS, SPLITS, TokenEnv
 from fer_select_env.envs.text.vocabulary import ANSWER, END_ANSWER, Vocabulary
 from fer_select_env.models.cnn import ClassifierConfig
-from fer_select_env.models.pretrain import pretrain_classifier
 
-OBSERVATIONS: tuple[str, ...] = ("feature", "pixels")
-SPLITS: tuple[str, ...] = ("train", "val", "test")
-RESET_OPTIONS: tuple[str, ...] = ("index",)
 DEFAULT_REWARDS: tuple[str, ...] = ("au", "acc", "format")
 DEFAULT_MAX_LENGTH = 12
 REWARD_CLIP = 10.0
@@ -66,18 +59,6 @@ def _check_rewards(value: object) -> tuple[str, ...]:
     return names
 
 
-def _encoder_config(value: object) -> ClassifierConfig:
-    if value is None:
-        return ClassifierConfig()
-    if isinstance(value, ClassifierConfig):
-        return value
-    if isinstance(value, Mapping):
-        return ClassifierConfig.from_dict(dict(value))
-    raise ValueError(
-        f"encoder: must be None, a dict of ClassifierConfig fields or a config, got {type(value).__name__}"
-    )
-
-
 def reason_rewards(
     text: str, label: str, true_aus: Sequence[str], names: Sequence[str], au_known: bool = True
 ) -> dict[str, float]:
@@ -96,7 +77,7 @@ def reason_rewards(
     return out
 
 
-class FERReasonEnv(gym.Env[dict, np.int64]):
+class FERReasonEnv(TokenEnv):
     """Reason over action units, then answer: a token MDP in miniature with Facial-R1's verifiable rewards.
 
     This docstring is the environment's documentation: `docs/envs/reason.md` is generated from it
@@ -207,7 +188,7 @@ class FERReasonEnv(gym.Env[dict, np.int64]):
     * v0: first version.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
+    env_name: ClassVar[str] = "FERReason-v0"
 
     def __init__(
         self,
@@ -230,79 +211,19 @@ class FERReasonEnv(gym.Env[dict, np.int64]):
         if not isinstance(action_masking, bool):
             raise ValueError(f"action_masking: must be True or False, got {action_masking!r}")
         self.action_masking = action_masking
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(
-                f"render_mode: must be None or one of {self.metadata['render_modes']}, got {render_mode!r}"
-            )
-        self.render_mode = render_mode
+        self._check_render_mode(render_mode)
         self.dataset = _load_dataset(dataset, dataset_kwargs)
         ds = self.dataset
         self.vocabulary = Vocabulary(ds.action_units, ds.class_names)
         self.images, self.labels, self.au_truth, self.au_known = ds.split(self.split)
-        self.num_prompts = len(self.labels)
-        """Faces of the split: ``reset(options={"index": i})`` takes ``0 <= i < num_prompts``."""
-        self.features: np.ndarray | None = None
-        if self.observation == "feature":
-            self.encoder, self.encoder_report = pretrain_classifier(
-                ds.to_fer_dataset(), _encoder_config(encoder), seed=encoder_seed, cache_dir=cache_dir, num_threads=1
-            )
-            self.features = self.encoder.features(self.images).astype(np.float32)
-            """N×F: the frozen encoder's feature of every face of the split (a look-up table)."""
-            # Post-ReLU features have no upper bound; the largest float32 says so without an infinite Box.
-            top = float(np.finfo(np.float32).max)
-            first: spaces.Space = spaces.Box(0.0, top, (self.features.shape[1],), np.float32)
-            self._first_key = "feature"
-        else:
-            h, w = ds.image_shape
-            first = spaces.Box(0, 255, (1, h, w), np.uint8)
-            self._first_key = "image"
-        v = len(self.vocabulary)
-        self.action_space = spaces.Discrete(v)
-        self.observation_space = spaces.Dict(
-            {
-                self._first_key: first,
-                "tokens": spaces.MultiDiscrete(np.full(self.max_length, v + 1)),
-                "length": spaces.Discrete(self.max_length + 1),
-            }
-        )
-        self._index: int | None = None
-        self._tokens: list[int] = []
-        self._done = True
+        self._setup_observation(self.observation, ds.to_fer_dataset(), encoder, encoder_seed, cache_dir)
 
     # ------------------------------------------------------------------------------------------- API
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict, dict]:
-        super().reset(seed=seed)
-        index = self._reset_index(options)
-        self._index = int(self.np_random.integers(self.num_prompts)) if index is None else index
-        self._tokens, self._done = [], False
-        return self._obs(), self._info()
-
-    def step(self, action: Any) -> tuple[dict, float, bool, bool, dict]:
-        if self._done or self._index is None:
-            raise ResetNeeded("FERReason-v0: call reset() before step() (the episode has ended)")
-        if not self.action_space.contains(action):
-            raise ValueError(f"action: must be a token id in [0, {len(self.vocabulary) - 1}], got {action!r}")
-        self._tokens.append(int(action))
-        if int(action) != self.vocabulary.eos and len(self._tokens) < self.max_length:
-            return self._obs(), 0.0, False, False, self._info()
-        self._done = True
-        info = {**self._info(), **self.score(self._index, self._tokens)}
-        reward = combine_rewards(info["rewards"], clip=REWARD_CLIP)
-        return self._obs(), reward, True, False, info
-
     def action_masks(self) -> np.ndarray:
         """The allowed tokens (MaskablePPO's convention): the grammar with ``action_masking=True``, else all."""
         if not self.action_masking:
             return np.ones(len(self.vocabulary), bool)
         return self.vocabulary.grammar_mask(self._tokens, self.max_length)
-
-    def render(self) -> np.ndarray | str | None:
-        if self.render_mode is None or self._index is None:
-            return None
-        if self.render_mode == "ansi":
-            label = self.dataset.class_names[int(self.labels[self._index])]
-            return f"face {self._index} ({label}): {self.vocabulary.decode(self._tokens)}"
-        return cv2.cvtColor(self.images[self._index], cv2.COLOR_GRAY2RGB)
 
     # ---------------------------------------------------------------------------------- batched helpers
     def score(self, index: int, token_ids: Sequence[int]) -> dict[str, Any]:
@@ -321,49 +242,12 @@ class FERReasonEnv(gym.Env[dict, np.int64]):
             "au_known": known,
         }
 
-    def observation_batch(
-        self, indices: np.ndarray, prefixes: np.ndarray, lengths: np.ndarray
-    ) -> dict[str, np.ndarray]:
-        """Observations of many (face, prefix) pairs at once, as ``step`` would give them (for supervised
-        training on teacher sequences and batched evaluation).
+    def _render_text(self) -> str:
+        label = self.dataset.class_names[int(self.labels[self._index])]
+        return f"face {self._index} ({label}): {self.vocabulary.decode(self._tokens)}"
 
-        :param indices: n faces of the split
-        :param prefixes: n×L token ids; entries at or past ``lengths`` are ignored (padded here)
-        :param lengths: n prefix lengths in ``[0, L]``
-        """
-        indices = np.asarray(indices, np.int64)
-        lengths = np.asarray(lengths, np.int64)
-        tokens = np.array(prefixes, np.int64).reshape(len(indices), self.max_length)
-        tokens[np.arange(self.max_length)[None, :] >= lengths[:, None]] = self.vocabulary.pad
-        first = self.features[indices] if self.features is not None else self.images[indices][:, None]
-        return {self._first_key: first, "tokens": tokens, "length": lengths}
-
-    # ------------------------------------------------------------------------------------- internals
-    def _reset_index(self, options: object) -> int | None:
-        if options is None:
-            return None
-        if not isinstance(options, Mapping):
-            raise ValueError(f"options: must be a dict or None, got {type(options).__name__}")
-        unknown = set(options) - set(RESET_OPTIONS)
-        if unknown:
-            raise ValueError(f"unknown reset option(s) {sorted(map(str, unknown))}; supported: {list(RESET_OPTIONS)}")
-        if options.get("index") is None:
-            return None
-        index = check_int_at_least("reset option 'index'", options["index"], 0)
-        if index >= self.num_prompts:
-            raise ValueError(
-                f"reset option 'index': {index} is out of range; the {self.split} split has {self.num_prompts} faces"
-            )
-        return index
-
-    def _obs(self) -> dict[str, np.ndarray]:
-        assert self._index is not None
-        tokens = np.full(self.max_length, self.vocabulary.pad, np.int64)
-        tokens[: len(self._tokens)] = self._tokens
-        first = (
-            self.features[self._index].copy() if self.features is not None else self.images[self._index][None].copy()
-        )
-        return {self._first_key: first, "tokens": tokens, "length": np.int64(len(self._tokens))}
+    def _reward(self, info: dict[str, Any]) -> float:
+        return combine_rewards(info["rewards"], clip=REWARD_CLIP)
 
     def _info(self) -> dict[str, Any]:
         return {"index": int(self._index), "label": int(self.labels[self._index])}

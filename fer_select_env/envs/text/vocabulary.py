@@ -22,8 +22,33 @@ EOS = "<eos>"
 _START, _IN_THINK, _AFTER_THINK, _IN_ANSWER, _AFTER_WORD, _DONE = range(6)
 
 
+class TokenIds:
+    """What both vocabularies share: ``tokens`` (EOS last), their ids, EOS and the padding id."""
+
+    tokens: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    @property
+    def eos(self) -> int:
+        return len(self.tokens) - 1
+
+    @property
+    def pad(self) -> int:
+        """The padding value of the observation's token slots: one past the last token id."""
+        return len(self.tokens)
+
+    def id(self, token: str) -> int:
+        """The id of one token string."""
+        try:
+            return self.tokens.index(token)
+        except ValueError:
+            raise ValueError(f"token: {token!r} is not in the vocabulary") from None
+
+
 @dataclass(frozen=True)
-class Vocabulary:
+class Vocabulary(TokenIds):
     """Token ids: the tags first, then the units, then the answer words, then EOS.
 
     :param units: the reasoning tokens (AU names), written inside ``<think>``
@@ -46,25 +71,6 @@ class Vocabulary:
         object.__setattr__(self, "tokens", tokens)
 
     # ------------------------------------------------------------------------------------------- ids
-    def __len__(self) -> int:
-        return len(self.tokens)
-
-    @property
-    def eos(self) -> int:
-        return len(self.tokens) - 1
-
-    @property
-    def pad(self) -> int:
-        """The padding value of the observation's token slots: one past the last token id."""
-        return len(self.tokens)
-
-    def id(self, token: str) -> int:
-        """The id of one token string."""
-        try:
-            return self.tokens.index(token)
-        except ValueError:
-            raise ValueError(f"token: {token!r} is not in the vocabulary") from None
-
     def unit_id(self, k: int) -> int:
         return len(TAGS) + int(k)
 
@@ -154,7 +160,7 @@ class Vocabulary:
 
 
 @dataclass(frozen=True)
-class WordVocabulary:
+class WordVocabulary(TokenIds):
     """Token ids of a word-set answer (FEROpenVocab-v0): one id per word, then EOS; the text of a completion
     is its words up to EOS, space-separated.
 
@@ -170,23 +176,6 @@ class WordVocabulary:
             raise ValueError("vocabulary: words must be distinct, non-empty, without spaces, and not EOS")
         object.__setattr__(self, "words", words)
         object.__setattr__(self, "tokens", (*words, EOS))
-
-    def __len__(self) -> int:
-        return len(self.tokens)
-
-    @property
-    def eos(self) -> int:
-        return len(self.tokens) - 1
-
-    @property
-    def pad(self) -> int:
-        return len(self.tokens)
-
-    def id(self, token: str) -> int:
-        try:
-            return self.tokens.index(token)
-        except ValueError:
-            raise ValueError(f"token: {token!r} is not in the vocabulary") from None
 
     def words_of(self, token_ids: Iterable[int]) -> list[str]:
         """The words of a completion, up to (not including) its first EOS or padding."""
@@ -208,4 +197,4 @@ class WordVocabulary:
         return [self.id(w) for w in words] + [self.eos]
 
 
-__all__ = ["ANSWER", "END_ANSWER", "END_THINK", "EOS", "TAGS", "THINK", "Vocabulary", "WordVocabulary"]
+__all__ = ["ANSWER", "END_ANSWER", "END_THINK", "EOS", "TAGS", "THINK", "TokenIds", "Vocabulary", "WordVocabulary"]
