@@ -15,6 +15,7 @@ import numpy as np
 import torch as th
 from stable_baselines3.common.policies import ActorCriticPolicy
 
+from agents.common.inference import policy_logits
 from fer_select_env.envs.text.vocabulary import ANSWER, END_ANSWER, END_THINK, THINK, Vocabulary
 
 
@@ -76,9 +77,9 @@ class SFTReport:
     best_epoch: int = 0
 
 
-def _token_loss(policy: ActorCriticPolicy, obs: dict[str, np.ndarray], targets: np.ndarray) -> th.Tensor:
-    obs_t, _ = policy.obs_to_tensor(obs)
-    logits = policy.get_distribution(obs_t).distribution.logits
+def token_loss(policy: ActorCriticPolicy, obs: dict[str, np.ndarray], targets: np.ndarray) -> th.Tensor:
+    """The mean token cross-entropy of ``policy`` on observations and their next tokens (SFT's loss)."""
+    logits = policy_logits(policy, obs)
     return th.nn.functional.cross_entropy(logits, th.as_tensor(targets, device=policy.device))
 
 
@@ -123,7 +124,7 @@ def train_sft(
         losses = []
         for start in range(0, len(order), batch_size):
             b = order[start : start + batch_size]
-            loss = _token_loss(policy, {k: v[b] for k, v in obs.items()}, targets[b])
+            loss = token_loss(policy, {k: v[b] for k, v in obs.items()}, targets[b])
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -133,7 +134,7 @@ def train_sft(
         if val_obs is None:
             continue
         with th.no_grad():
-            v = float(_token_loss(policy, val_obs, v_targets).item())
+            v = float(token_loss(policy, val_obs, v_targets).item())
         report.val_loss.append(v)
         if v < best - 1e-6:
             best, waited, report.best_epoch = v, 0, epoch
@@ -166,4 +167,12 @@ def teacher_dataset(
     return rows, tokens
 
 
-__all__ = ["SFTReport", "sequence_lengths", "teacher_dataset", "teacher_tokens", "token_steps", "train_sft"]
+__all__ = [
+    "SFTReport",
+    "sequence_lengths",
+    "teacher_dataset",
+    "teacher_tokens",
+    "token_loss",
+    "token_steps",
+    "train_sft",
+]

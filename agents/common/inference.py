@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch as th
 from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.vec_env import VecNormalize
+
+
+def policy_logits(policy: BasePolicy, obs: Any, masks: np.ndarray | None = None) -> th.Tensor:
+    """The action logits of an SB3 categorical policy on a batch of raw (numpy) observations; with ``masks``
+    (n×A bool, sb3-contrib's convention) the disallowed actions get −1e9. Gradients flow unless the caller
+    is under ``no_grad``."""
+    obs_t, _ = policy.obs_to_tensor(obs)
+    logits = policy.get_distribution(obs_t).distribution.logits
+    if masks is not None:
+        logits = logits.masked_fill(~th.as_tensor(masks, device=logits.device), -1e9)
+    return logits
 
 
 def keep_probability_function(

@@ -21,6 +21,8 @@ from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy, Mul
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
 from stable_baselines3.common.utils import update_learning_rate
 
+from agents.common.inference import policy_logits
+
 SelfGRPO = TypeVar("SelfGRPO", bound="GRPO")
 
 LOSS_TYPES: tuple[str, ...] = ("grpo", "bnpo", "dr_grpo")
@@ -191,13 +193,6 @@ class GRPO(BaseAlgorithm):
             p.requires_grad_(False)
 
     # ---------------------------------------------------------------------------------------- policy
-    def _logits(self, policy: ActorCriticPolicy, obs: Any, masks: np.ndarray | None) -> th.Tensor:
-        obs_t, _ = policy.obs_to_tensor(obs)
-        logits = policy.get_distribution(obs_t).distribution.logits
-        if masks is not None:
-            logits = logits.masked_fill(~th.as_tensor(masks, device=logits.device), -1e9)
-        return logits
-
     def _unwrapped_env(self) -> Any:
         assert self.env is not None
         return self.env.envs[0].unwrapped if hasattr(self.env, "envs") else None
@@ -236,7 +231,7 @@ class GRPO(BaseAlgorithm):
             if self.use_masking and getattr(env, "action_masking", False):
                 masks = np.stack([vocab.grammar_mask(tokens[r, :t], length) for r in rows])
             with th.no_grad():
-                dist = th.distributions.Categorical(logits=self._logits(self.policy, obs, masks))
+                dist = th.distributions.Categorical(logits=policy_logits(self.policy, obs, masks))
                 action = dist.sample()
                 logp = dist.log_prob(action)
             a = action.cpu().numpy()
@@ -306,7 +301,7 @@ class GRPO(BaseAlgorithm):
                     if self.use_masking:
                         mask = np.stack(env.env_method("action_masks"))
                     with th.no_grad():
-                        dist = th.distributions.Categorical(logits=self._logits(self.policy, obs, mask))
+                        dist = th.distributions.Categorical(logits=policy_logits(self.policy, obs, mask))
                         action = dist.sample()
                         logp = dist.log_prob(action).cpu().numpy()
                     a = action.cpu().numpy()
@@ -372,7 +367,7 @@ class GRPO(BaseAlgorithm):
         self.policy.set_training_mode(True)
         stats: dict[str, list[float]] = {"loss": [], "entropy": [], "kl": [], "low": [], "high": [], "region": []}
         for _ in range(self.num_iterations):
-            logits = self._logits(self.policy, batch["obs"], masks)
+            logits = policy_logits(self.policy, batch["obs"], masks)
             dist = th.distributions.Categorical(logits=logits)
             logp = dist.log_prob(actions)
             ratio = th.exp(logp - old_logp)
@@ -385,7 +380,7 @@ class GRPO(BaseAlgorithm):
                 assert self.reference is not None
                 with th.no_grad():
                     ref_logp = th.distributions.Categorical(
-                        logits=self._logits(self.reference, batch["obs"], masks)
+                        logits=policy_logits(self.reference, batch["obs"], masks)
                     ).log_prob(actions)
                 kl = th.exp(ref_logp - logp) - (ref_logp - logp) - 1  # k3, unbiased and >= 0
                 per_token = per_token + self.beta * kl
@@ -443,12 +438,10 @@ class GRPO(BaseAlgorithm):
         return (sums / counts).mean()
 
     def _clipped_ratio(self, batch: dict[str, Any]) -> float:
-        """The share of completions cut by the length limit (no EOS)."""
-        infos = batch["infos"]
-        base = self._unwrapped_env()
-        if base is None or not hasattr(base, "vocabulary"):
+        """The share of completions cut by the length limit (no EOS); 0 on envs that emit no tokens."""
+        if not hasattr(self._unwrapped_env(), "vocabulary"):
             return 0.0
-        return float(np.mean([n >= batch["max_length"] for n in batch["lengths"]])) if infos else 0.0
+        return float(np.mean(np.asarray(batch["lengths"]) >= batch["max_length"]))
 
     # ----------------------------------------------------------------------------------------- learn
     def learn(

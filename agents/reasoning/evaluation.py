@@ -10,6 +10,7 @@ import torch as th
 from sklearn.metrics import f1_score
 from stable_baselines3.common.policies import ActorCriticPolicy
 
+from agents.common.inference import policy_logits
 from fer_select_env.envs.text.rewards import accuracy_reward, format_reward
 from fer_select_env.faces.action_units import EMOTION_AU_PROTOTYPES
 
@@ -54,12 +55,12 @@ def decode(
         rows = np.flatnonzero(alive)
         if rows.size == 0:
             break
-        obs, _ = policy.obs_to_tensor(env.observation_batch(faces[rows], tokens[rows], np.full(rows.size, t)))
+        obs = env.observation_batch(faces[rows], tokens[rows], np.full(rows.size, t))
+        masks = None
+        if getattr(env, "action_masking", False):
+            masks = np.stack([vocab.grammar_mask(tokens[r, :t], length) for r in rows])
         with th.no_grad():
-            logits = policy.get_distribution(obs).distribution.logits
-            if getattr(env, "action_masking", False):
-                masks = np.stack([vocab.grammar_mask(tokens[r, :t], length) for r in rows])
-                logits = logits.masked_fill(~th.as_tensor(masks), -1e9)
+            logits = policy_logits(policy, obs, masks)
             if greedy:
                 a = logits.argmax(dim=1)
             else:

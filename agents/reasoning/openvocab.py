@@ -13,10 +13,10 @@ import numpy as np
 import torch as th
 from stable_baselines3.common.policies import ActorCriticPolicy
 
-from agents.baselines.sft import token_steps, train_sft
+from agents.baselines.sft import token_loss, token_steps, train_sft
 from agents.grpo import GRPO
 from agents.reasoning.evaluation import decode
-from fer_select_env.data.openvocab import BASES, FEROpenVocabDataset, make_openvocab_dataset
+from fer_select_env.data.openvocab import BASES, FER2013_TO_BASE, FEROpenVocabDataset, make_openvocab_dataset
 from fer_select_env.envs.text import wheels
 
 BASELINES: tuple[str, ...] = ("top1_word", "one_per_category")
@@ -41,10 +41,8 @@ def reference_tokens(env: Any, rows: np.ndarray, rng: np.random.Generator) -> np
 def cross_entropy(policy: ActorCriticPolicy, env: Any, rows: np.ndarray, tokens: np.ndarray) -> float:
     """The token cross-entropy of ``policy`` on reference completions (the loss SFT minimises)."""
     idx, prefixes, lengths, targets = token_steps(rows, tokens, env.vocabulary.pad)
-    obs, _ = policy.obs_to_tensor(env.observation_batch(idx, prefixes, lengths))
     with th.no_grad():
-        logits = policy.get_distribution(obs).distribution.logits
-        return float(th.nn.functional.cross_entropy(logits, th.as_tensor(targets)).item())
+        return float(token_loss(policy, env.observation_batch(idx, prefixes, lengths), targets).item())
 
 
 def answer_words(env: Any, tokens: np.ndarray) -> list[list[str]]:
@@ -56,22 +54,13 @@ def baseline_answers(name: str, env: Any) -> list[list[str]]:
     one word per inner-ring category of the first wheel, for every face (the degenerate answer a weak metric
     rewards: full recall; 7 words, one more than a policy's L = 6)."""
     if name == "top1_word":
-        fer2013_to_base = {
-            0: "anger",
-            1: "disgust",
-            2: "fear",
-            3: "happiness",
-            4: "sadness",
-            5: "surprise",
-            6: "neutral",
-        }
         predicted = env.encoder.predict(env.images)
-        return [[env.truth_words[fer2013_to_base[int(k)]]] for k in predicted]
+        return [[env.truth_words[BASES[FER2013_TO_BASE[int(k)]]]] for k in predicted]
     if name == "one_per_category":
         wheel = next(iter(wheels.WHEELS.values()))
         words, seen = [], set()
         for base in BASES:
-            category = wheel.level1[base] if hasattr(wheel, "level1") else wheel["level1"][base]
+            category = wheel.level1[base]
             if category not in seen:
                 seen.add(category)
                 words.append(env.truth_words[base])

@@ -16,7 +16,6 @@ dominant emotion in FER2013's 7-class order, what the frozen encoder is trained 
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -150,15 +149,6 @@ class FEROpenVocabDataset:
             y_test=self.y_test,
             class_names=FER2013_CLASS_NAMES,
         )
-
-    def fingerprint(self) -> str:
-        h = hashlib.sha256()
-        for split in SPLITS:
-            for arr in self.split(split):
-                arr = np.ascontiguousarray(arr)
-                h.update(str((arr.dtype.str, arr.shape)).encode())
-                h.update(arr.tobytes())
-        return h.hexdigest()
 
     def __repr__(self) -> str:
         sizes = ", ".join(f"{s}={len(getattr(self, f'y_{s}'))}" for s in SPLITS)

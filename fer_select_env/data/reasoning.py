@@ -13,7 +13,6 @@ have ``au_known`` False; R_AU is 0 on them, as Facial-R1 scores its emotion-only
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -219,17 +218,6 @@ class FERReasonDataset:
             y_test=self.y_test,
             class_names=self.class_names,
         )
-
-    def fingerprint(self) -> str:
-        """A sha256 over every array and both name lists."""
-        h = hashlib.sha256()
-        for split in SPLITS:
-            for key in ("x", "y", "au", "known", "s"):
-                arr = np.ascontiguousarray(getattr(self, f"{key}_{split}"))
-                h.update(str((arr.dtype.str, arr.shape)).encode())
-                h.update(arr.tobytes())
-        h.update("\x00".join((*self.class_names, "|", *self.action_units)).encode())
-        return h.hexdigest()
 
     def __repr__(self) -> str:
         sizes = ", ".join(f"{s}={len(getattr(self, f'y_{s}'))}" for s in SPLITS)
