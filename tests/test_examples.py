@@ -17,6 +17,7 @@ import train_grpo_openvocab  # noqa: E402
 import train_grpo_reason  # noqa: E402
 import train_ppo  # noqa: E402
 import train_reinforce  # noqa: E402
+import train_sac_smile  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -141,3 +142,27 @@ def _tiny_config():
     from fer_select_env.models import ClassifierConfig
 
     return ClassifierConfig(width=4, feature_dim=16, max_epochs=3, min_epochs=1, head_batch_size=32, head_max_epochs=4)
+
+
+@pytest.mark.parametrize("algo", ["sac", "dqn"])
+def test_train_sac_smile_compares_with_monte_carlo(tmp_path, capsys, algo):
+    import json
+
+    env_kwargs = {
+        "faces": {"n_train": 60, "n_val": 20, "n_test": 10},
+        "classifier": {"width": 2, "hidden": 8, "epochs": 1},
+        "cache_dir": str(tmp_path / "cache"),
+        "max_steps": 4,
+        "n_frames": 2,
+    }
+    out = tmp_path / "smile.json"
+    pictures = tmp_path / "img"
+    args = ["--algo", algo, "--timesteps", "300", "--viewers", "2", "--out", str(out), "--pictures", str(pictures)]
+    result = train_sac_smile.main([*args, "--env-kwargs", json.dumps(env_kwargs)])
+    text = capsys.readouterr().out
+    assert f"{algo} − monte_carlo, final true smile" in text
+    assert set(result["results"]) == {algo, "monte_carlo", "monte_carlo_remeasure", "random_search", "oracle"}
+    assert json.loads(out.read_text())["results"]["oracle"]["0"]["episodes"] == 2
+    assert (pictures / f"smile_strip_{algo}.png").is_file() and (pictures / "smile_strip_monte_carlo.png").is_file()
+    merged = train_sac_smile.main(["--merge", str(out), "--pictures", str(pictures)])
+    assert merged["results"].keys() == result["results"].keys() and (pictures / "smile_curves.png").is_file()

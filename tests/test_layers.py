@@ -30,6 +30,7 @@ LAYERS: dict[str, int] = {
     "agents.baselines": 8,
     "agents.sequence": 9,  # settings of the algorithms for one env family, as the experiment layer's
     "agents.reasoning": 9,
+    "agents.smile": 9,
     "agents.experiment": 9,
     "agents": 10,
 }

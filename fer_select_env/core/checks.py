@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -47,6 +48,18 @@ def check_choice(name: str, value: str, choices: tuple[str, ...]) -> str:
     if not isinstance(value, str) or value not in choices:
         raise ValueError(f"{name} must be one of {choices}, got {value!r}")
     return value
+
+
+def check_reset_options(options: object, supported: tuple[str, ...]) -> Mapping:
+    """``reset``'s ``options`` (``{}`` for None) when it is a mapping of ``supported`` keys only."""
+    if options is None:
+        return {}
+    if not isinstance(options, Mapping):
+        raise ValueError(f"options: must be a dict or None, got {type(options).__name__}")
+    unknown = set(options) - set(supported)
+    if unknown:
+        raise ValueError(f"unknown reset option(s) {sorted(map(str, unknown))}; supported: {list(supported)}")
+    return options
 
 
 def check_device(name: str, value: object) -> str:

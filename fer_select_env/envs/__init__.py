@@ -64,6 +64,13 @@ ENV_SPECS: tuple[EnvSpecRow, ...] = (
         entry_point="fer_select_env.envs.sequence.env:FERSequenceEnv",
         summary="watch a face sequence frame by frame; wait, or commit to an emotion (early classification)",
     ),
+    # ------------------------------------------------------------------ smile: affective feedback
+    EnvSpecRow(
+        id="FERSmile-v0",
+        family="smile",
+        entry_point="fer_select_env.envs.smile.env:FERSmileEnv",
+        summary="tune an 8-parameter emoticon until a simulated viewer smiles, scored by a classifier on camera frames",
+    ),
     # ------------------------------------------------------------------ text: token MDPs with verifiable rewards
     EnvSpecRow(
         id="FERReason-v0",

@@ -47,9 +47,22 @@ def _text_smoke_kwargs(workdir: Path) -> dict[str, Any]:
     return {"dataset_kwargs": dataset, "encoder": dict(TINY_CLASSIFIER), "cache_dir": str(workdir / "cache")}
 
 
+def _smile_smoke_kwargs(workdir: Path) -> dict[str, Any]:
+    faces = {"n_train": 60, "n_val": 20, "n_test": 10}
+    classifier = {"width": 2, "hidden": 8, "epochs": 1}
+    return {
+        "faces": faces,
+        "classifier": classifier,
+        "max_steps": 4,
+        "n_frames": 2,
+        "cache_dir": str(workdir / "cache"),
+    }
+
+
 SMOKE_KWARGS: dict[str, Callable[[Path], dict[str, Any]]] = {
     "select": _select_smoke_kwargs,
     "sequence": _sequence_smoke_kwargs,
+    "smile": _smile_smoke_kwargs,
     "text": _text_smoke_kwargs,
 }
 """Family → ``factory(workdir) -> kwargs`` of a tiny env. The kwargs must be JSON values (files are written

@@ -16,7 +16,14 @@ from gymnasium import logger, spaces
 from gymnasium.error import ResetNeeded
 
 from fer_select_env.core.cache import atomic_write_bytes
-from fer_select_env.core.checks import check_bool, check_choice, check_device, check_int_at_least, check_positive_int
+from fer_select_env.core.checks import (
+    check_bool,
+    check_choice,
+    check_device,
+    check_int_at_least,
+    check_positive_int,
+    check_reset_options,
+)
 from fer_select_env.core.metrics import confusion_matrix, macro_f1, total_accuracy
 from fer_select_env.core.serialization import load_tensor_file, tensor_file_bytes
 from fer_select_env.data.dataset import FERDataset
@@ -103,13 +110,7 @@ def _check_dataset_argument(dataset: object, synthetic_kwargs: object) -> None:
 
 def _reset_options(options: object) -> dict[str, bool]:
     """``reset``'s ``options``: ``None`` or a dict of the :data:`RESET_OPTIONS` with True/False values."""
-    if options is None:
-        return {}
-    if not isinstance(options, Mapping):
-        raise ValueError(f"options: must be a dict or None, got {type(options).__name__}")
-    unknown = set(options) - set(RESET_OPTIONS)
-    if unknown:
-        raise ValueError(f"unknown reset option(s) {sorted(map(str, unknown))}; supported: {list(RESET_OPTIONS)}")
+    options = check_reset_options(options, RESET_OPTIONS)
     return {name: check_bool(f"reset option {name!r}", value) for name, value in options.items()}
 
 

@@ -12,7 +12,7 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.error import ResetNeeded
 
-from fer_select_env.core.checks import check_choice, check_int_at_least
+from fer_select_env.core.checks import check_choice, check_int_at_least, check_reset_options
 from fer_select_env.data.sequences import FERSequenceDataset, make_sequence_dataset
 from fer_select_env.models.sequence import (
     SequenceClassifierConfig,
@@ -301,13 +301,7 @@ class FERSequenceEnv(gym.Env[Any, np.int64]):
 
     # ------------------------------------------------------------------------------------- internals
     def _reset_index(self, options: object) -> int | None:
-        if options is None:
-            return None
-        if not isinstance(options, Mapping):
-            raise ValueError(f"options: must be a dict or None, got {type(options).__name__}")
-        unknown = set(options) - set(RESET_OPTIONS)
-        if unknown:
-            raise ValueError(f"unknown reset option(s) {sorted(map(str, unknown))}; supported: {list(RESET_OPTIONS)}")
+        options = check_reset_options(options, RESET_OPTIONS)
         if "index" not in options or options["index"] is None:
             return None
         index = check_int_at_least("reset option 'index'", options["index"], 0)

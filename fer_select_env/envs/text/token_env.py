@@ -19,7 +19,7 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.error import ResetNeeded
 
-from fer_select_env.core.checks import check_int_at_least
+from fer_select_env.core.checks import check_int_at_least, check_reset_options
 from fer_select_env.data.dataset import FERDataset
 from fer_select_env.models.cnn import ClassifierConfig
 from fer_select_env.models.pretrain import pretrain_classifier
@@ -157,13 +157,7 @@ class TokenEnv(gym.Env[dict, np.int64]):
 
     # ------------------------------------------------------------------------------------- internals
     def _reset_index(self, options: object) -> int | None:
-        if options is None:
-            return None
-        if not isinstance(options, Mapping):
-            raise ValueError(f"options: must be a dict or None, got {type(options).__name__}")
-        unknown = set(options) - {"index"}
-        if unknown:
-            raise ValueError(f"unknown reset option(s) {sorted(map(str, unknown))}; supported: ['index']")
+        options = check_reset_options(options, ("index",))
         if options.get("index") is None:
             return None
         index = check_int_at_least("reset option 'index'", options["index"], 0)
