@@ -371,3 +371,19 @@ def test_mirror_evaluation_scores_no_smile_but_the_referee_gap(cache):
     (record,) = evaluate(env, make_search("monte_carlo", 0), [0], seed=0)
     assert np.isnan(record["final_smile"]) and np.isnan(record["regret"])
     assert record["referee_gap"] == pytest.approx(record["expected_happiness"] - record["referee_happy"])
+
+
+def test_the_reward_classifier_can_learn_fer2013s_five_classes(tmp_path):
+    from fer_select_env.testing import write_fer2013_copy
+
+    path = tmp_path / "fer2013.npz"
+    write_fer2013_copy(path, n=42)
+    env = FERSmileEnv(
+        classifier_data=str(path), faces=FACES, classifier=TINY, cache_dir=str(tmp_path), max_steps=2, n_frames=2
+    )
+    assert env.classifier.class_names == FIVE_CLASS_NAMES
+    # 14 rows per split, two of each FER2013 class: disgust and fear dropped leaves 10
+    assert env.classifier_reports["classifier"]["n_train"] == 10
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="classifier_data"):
+        FERSmileEnv(classifier_data=3, faces=FACES, classifier=TINY, cache_dir=str(tmp_path))

@@ -85,7 +85,9 @@ def camera_classifiers(
     """
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"classifier_seed: must be an integer >= 0, got {seed!r}")
-    data = classifier_data if isinstance(classifier_data, str) else os.fspath(classifier_data)
+    if not isinstance(classifier_data, (str, os.PathLike)):
+        raise ValueError(f"classifier_data: must be 'synthetic' or the path of a FER2013 file, got {classifier_data!r}")
+    data = os.fspath(classifier_data)
     cache = None if cache_dir is None else os.fspath(cache_dir)
     return _trained(data, seed, _faces(faces), _config(classifier, seed), cache)
 
