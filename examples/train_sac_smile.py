@@ -39,14 +39,14 @@ def _row(name: str, summaries: list[dict]) -> str:
         # The gap is linear, so a summary written before it was recorded still gives it exactly.
         values = [s.get(key, s["expected_happiness"] - s["referee_happy"]) for s in summaries]
         cells.append(f"{np.mean(values):6.3f} ± {np.std(values):.3f}")
-    return f"{name:24s}" + "  ".join(cells)
+    return f"{name:22s}{len(summaries):>5d}  " + "  ".join(cells)
 
 
 def _print_table(results: dict[str, dict[str, dict]], algo: str | None) -> None:
     seeds = max(len(per_seed) for per_seed in results.values())
     viewers = max(s["episodes"] for per_seed in results.values() for s in per_seed.values())
-    print(f"\n{viewers} held-out viewers × {seeds} seed(s), mean ± std over seeds:")
-    print(f"{'agent':24s}" + "  ".join(f"{k:>14s}" for k in SHOWN))
+    print(f"\n{viewers} held-out viewers per seed, mean ± std over seeds (at most {seeds}):")
+    print(f"{'agent':22s}{'seeds':>5s}  " + "  ".join(f"{k:>14s}" for k in SHOWN))
     for name, per_seed in results.items():
         print(_row(name, list(per_seed.values())))
     for name in [algo] if algo else [n for n in results if n in SMILE_ALGORITHMS]:
