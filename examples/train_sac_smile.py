@@ -26,7 +26,7 @@ import torch
 import fer_select_env  # noqa: F401  (registers FERSmile-v0)
 from agents.smile.evaluation import evaluate, summarise
 from agents.smile.search import SEARCHES, make_search
-from agents.smile.settings import DEFAULT_TIMESTEPS, SMILE_ALGORITHMS, make_smile_env, train_smile_agent
+from agents.smile.settings import DEFAULT_TIMESTEPS, HISTORY, SMILE_ALGORITHMS, make_smile_env, train_smile_agent
 from fer_select_env.envs.smile.emoticon import draw_emoticon, from_unit
 from fer_select_env.envs.smile.plots import episode_strip, plot_smile_curves
 
@@ -98,6 +98,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--algo", default="sac", choices=sorted(SMILE_ALGORITHMS))
     parser.add_argument("--timesteps", type=int, default=None, help="training steps (default: the bundled budget)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--history", type=int, default=HISTORY, help=f"steps the policy sees (default {HISTORY})")
     parser.add_argument("--viewers", type=int, default=100, help="held-out viewers per seed (default 100)")
     parser.add_argument("--baselines-only", action="store_true", help="evaluate the searches only")
     parser.add_argument("--no-baselines", action="store_true", help="evaluate the trained agent only")
@@ -117,9 +118,9 @@ def main(argv: list[str] | None = None) -> dict:
     for seed in args.seeds:
         if not args.baselines_only:
             t0 = time.perf_counter()
-            model = train_smile_agent(args.algo, args.timesteps, seed=seed, env_kwargs=env_kwargs)
+            model = train_smile_agent(args.algo, args.timesteps, seed=seed, env_kwargs=env_kwargs, history=args.history)
             trained = time.perf_counter() - t0
-            test_env = make_smile_env(args.algo, viewers="test", **env_kwargs)
+            test_env = make_smile_env(args.algo, args.history, viewers="test", **env_kwargs)
             summary = summarise(evaluate(test_env, model, viewers, seed=seed))
             summary["train_seconds"] = trained
             results.setdefault(args.algo, {})[str(seed)] = summary

@@ -158,6 +158,7 @@ def test_train_sac_smile_compares_with_monte_carlo(tmp_path, capsys, algo):
     out = tmp_path / "smile.json"
     pictures = tmp_path / "img"
     args = ["--algo", algo, "--timesteps", "300", "--viewers", "2", "--out", str(out), "--pictures", str(pictures)]
+    args += ["--history", "1"] if algo == "dqn" else []  # the bare observation too
     result = train_sac_smile.main([*args, "--env-kwargs", json.dumps(env_kwargs)])
     text = capsys.readouterr().out
     assert f"{algo} − monte_carlo, final true smile" in text

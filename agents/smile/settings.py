@@ -98,13 +98,14 @@ def train_smile_agent(
     total_timesteps: int | None = None,
     seed: int = 0,
     env_kwargs: dict[str, Any] | None = None,
+    history: int = HISTORY,
     **overrides: Any,
 ) -> BaseAlgorithm:
     """``algo`` with its bundled settings, trained on fresh training viewers (``viewers="train"``, no
-    referee) for ``total_timesteps`` (default :data:`DEFAULT_TIMESTEPS`)."""
+    referee) for ``total_timesteps`` (default :data:`DEFAULT_TIMESTEPS`), seeing ``history`` steps."""
     steps = DEFAULT_TIMESTEPS[_check(algo)] if total_timesteps is None else int(total_timesteps)
     kwargs = {"viewers": "train", "referee": False, **dict(env_kwargs or {})}
-    venv = make_vec_env(lambda: make_smile_env(algo, **kwargs), n_envs=N_ENVS[algo], seed=seed)
+    venv = make_vec_env(lambda: make_smile_env(algo, history, **kwargs), n_envs=N_ENVS[algo], seed=seed)
     cls = {"sac": SAC, "ppo": PPO, "dqn": DQN}[algo]
     model = cls("MlpPolicy", venv, seed=seed, **{**smile_agent_kwargs(algo), **overrides})
     return model.learn(total_timesteps=steps)
