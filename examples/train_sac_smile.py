@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 import fer_select_env  # noqa: F401  (registers FERSmile-v0)
-from agents.smile.evaluation import evaluate, summarise
+from agents.smile.evaluation import evaluate, play, summarise
 from agents.smile.search import SEARCHES, make_search
 from agents.smile.settings import DEFAULT_TIMESTEPS, HISTORY, SMILE_ALGORITHMS, make_smile_env, train_smile_agent
 from fer_select_env.envs.smile.emoticon import draw_emoticon, from_unit
@@ -57,23 +57,15 @@ def _print_table(results: dict[str, dict[str, dict]], algo: str | None) -> None:
 
 
 def _strip(env: gym.Env, agent, viewer: int, path: Path, every: int = 10) -> None:
-    """The emoticon an agent shows, over the viewer's last camera frame, every ``every`` steps of one episode."""
+    """The emoticon an agent shows, over the viewer's last camera frame, at reset and every ``every`` steps."""
     base = env.unwrapped
-    obs, info = env.reset(seed=0, options={"viewer": viewer})
-    is_search = hasattr(agent, "act")
-    if is_search:
-        agent.start(env, obs, info)
-    emoticons, faces, step, done = [draw_emoticon(from_unit(base.parameters), 96)], [base.last_frame], 0, False
-    while not done:
-        action = agent.act() if is_search else agent.predict(obs, deterministic=True)[0]
-        obs, _, terminated, truncated, info = env.step(action)
-        if is_search:
-            agent.observe(base.parameters, info["happiness"])
-        step, done = step + 1, terminated or truncated
-        if step % every == 0:
-            emoticons.append(draw_emoticon(from_unit(base.parameters), 96))
-            faces.append(base.last_frame)
-    cv2.imwrite(str(path), cv2.cvtColor(episode_strip(emoticons, faces), cv2.COLOR_RGB2BGR))
+    shown = [
+        (draw_emoticon(from_unit(base.parameters), 96), base.last_frame)
+        for step, _ in enumerate(play(env, agent, viewer, seed=0))
+        if step % every == 0
+    ]
+    strip = episode_strip([emoticon for emoticon, _ in shown], [face for _, face in shown])
+    cv2.imwrite(str(path), cv2.cvtColor(strip, cv2.COLOR_RGB2BGR))
     print(f"wrote {path}")
 
 

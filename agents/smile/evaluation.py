@@ -13,7 +13,7 @@ referee's: a policy that games the reward classifier (``viewer="mirror"`` makes 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import gymnasium as gym
@@ -22,36 +22,45 @@ import numpy as np
 PROBE_FRAMES = 100
 
 
-def _policy_action(model: Any, obs: Any) -> Any:
-    action, _ = model.predict(obs, deterministic=True)
-    return action
+def play(env: gym.Env, agent: Any, viewer: int, seed: int) -> Iterator[dict[str, Any]]:
+    """Drive one episode on held-out viewer ``viewer``, yielding reset's ``info`` and then every step's.
 
-
-def run_episode(env: gym.Env, agent: Any, viewer: int, seed: int) -> dict[str, Any]:
-    """One episode on held-out viewer ``viewer``: the answer's scores and the learning curve.
-
-    ``agent`` is a search (it has ``start``/``act``/``observe``) or anything with SB3's ``predict``; ``env``
-    may be wrapped (a policy's observation history), its base env is a FERSmileEnv.
+    ``agent`` is a search (it has ``start``/``act``/``observe``) or anything with SB3's ``predict``
+    (deterministic actions); ``env`` may be wrapped (a policy's observation history), its base env is a
+    FERSmileEnv, which holds the emoticon shown at each yield.
     """
     base = env.unwrapped
     obs, info = env.reset(seed=seed, options={"viewer": int(viewer)})
     is_search = hasattr(agent, "act")
     if is_search:
         agent.start(env, obs, info)
-    measured = [float(info["happiness"])]
-    curve = [(int(info["frames_used"]), _fresh(base, agent, is_search))]
+    yield info
     done = False
     while not done:
-        action = agent.act() if is_search else _policy_action(agent, obs)
+        action = agent.act() if is_search else agent.predict(obs, deterministic=True)[0]
         obs, _, terminated, truncated, info = env.step(action)
         if is_search:
             agent.observe(base.parameters, float(info["happiness"]))
-        measured.append(float(info["happiness"]))
-        curve.append((int(info["frames_used"]), _fresh(base, agent, is_search)))
         done = terminated or truncated
-    answer = agent.answer if is_search else base.parameters
+        yield info
+
+
+def current_answer(env: gym.Env, agent: Any) -> np.ndarray:
+    """The agent's answer now: a search's incumbent, or the emoticon a policy shows."""
+    return agent.answer if hasattr(agent, "act") else env.unwrapped.parameters
+
+
+def run_episode(env: gym.Env, agent: Any, viewer: int, seed: int) -> dict[str, Any]:
+    """One episode of :func:`play`: the answer's scores and the learning curve (frames used → the fresh true
+    smile of the answer at that point)."""
+    base = env.unwrapped
+    measured, curve = [], []
+    for info in play(env, agent, viewer, seed):
+        measured.append(float(info["happiness"]))
+        curve.append((int(info["frames_used"]), base.viewer.smile(current_answer(env, agent))))
+    answer = current_answer(env, agent)
     probe = base.probe(answer, PROBE_FRAMES, seed=seed)
-    best_measured = float(agent.best) if is_search else max(measured)
+    best_measured = float(agent.best) if hasattr(agent, "act") else max(measured)
     watched = base.viewer_model != "mirror"  # in the mirror diagnostic nobody watches: no smile to score
     final = base.viewer.smile(answer) if watched else float("nan")
     best = base.viewer.best_smile if watched else float("nan")
@@ -69,11 +78,6 @@ def run_episode(env: gym.Env, agent: Any, viewer: int, seed: int) -> dict[str, A
         "non_emoter": bool(info["non_emoter"]),
         "curve": curve,
     }
-
-
-def _fresh(base: Any, agent: Any, is_search: bool) -> float:
-    """The fresh true smile of the agent's current answer (a policy's is the emoticon it shows)."""
-    return base.viewer.smile(agent.answer if is_search else base.parameters)
 
 
 def evaluate(env: gym.Env, agent: Any, viewers: Iterable[int], seed: int = 0) -> list[dict[str, Any]]:
@@ -103,4 +107,4 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, float]:
     return out
 
 
-__all__ = ["PROBE_FRAMES", "SUMMARY_KEYS", "evaluate", "run_episode", "summarise"]
+__all__ = ["PROBE_FRAMES", "SUMMARY_KEYS", "current_answer", "evaluate", "play", "run_episode", "summarise"]

@@ -11,7 +11,8 @@ agent spends the same camera frames (reset's measurement plus one per step).
 - :class:`OracleSearch` reads the hidden viewer and walks to its ideal emoticon: the noise-free optimum the
   regret is measured against. It needs ``action="delta"`` (it respects the step size) and is no baseline.
 
-Each search's answer (:attr:`answer`) is its incumbent: the emoticon it would keep.
+Each search's answer (:attr:`answer`) is its incumbent, the emoticon it would keep; the oracle's, like a
+policy's, is the emoticon it shows.
 """
 
 from __future__ import annotations
@@ -56,7 +57,6 @@ class MonteCarloSearch(_Search):
         super().start(env, obs, info)
         self._measurements = [self.best]
         self._turn = 0
-        self.accepted = 0
 
     def act(self) -> np.ndarray:
         self._turn += 1
@@ -73,7 +73,6 @@ class MonteCarloSearch(_Search):
             self.best = float(np.mean(self._measurements))
         elif happiness > self.best:
             self.answer, self.best, self._measurements = shown.copy(), happiness, [happiness]
-            self.accepted += 1
 
 
 class RandomSearch(_Search):
