@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Mapping
+from dataclasses import fields
 
 import numpy as np
 
@@ -60,6 +61,14 @@ def check_reset_options(options: object, supported: tuple[str, ...]) -> Mapping:
     if unknown:
         raise ValueError(f"unknown reset option(s) {sorted(map(str, unknown))}; supported: {list(supported)}")
     return options
+
+
+def check_known_fields(cls: type, data: Mapping) -> None:
+    """``ValueError`` naming the keys of ``data`` that are not fields of the dataclass ``cls`` (its
+    ``from_dict``'s check)."""
+    unknown = set(data) - {f.name for f in fields(cls)}
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} field(s): {sorted(unknown)}")
 
 
 def check_device(name: str, value: object) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from fer_select_env.core.cache import cache_key, cache_subdir, read_cache_entry, write_cache_entry
+from fer_select_env.core.checks import check_known_fields
 from fer_select_env.core.seeding import derive_seed, rng_scope, thread_limit
 from fer_select_env.core.version import __version__
 from fer_select_env.data.dataset import FERDataset
@@ -75,9 +76,7 @@ class CameraClassifierConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CameraClassifierConfig:
         """Inverse of :meth:`to_dict`; unknown keys raise ``ValueError``."""
-        unknown = set(data) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ValueError(f"unknown CameraClassifierConfig field(s): {sorted(unknown)}")
+        check_known_fields(cls, data)
         return cls(**data)
 
 

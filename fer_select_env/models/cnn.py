@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import torch
 from torch import nn
+
+from fer_select_env.core.checks import check_known_fields
 
 CHANNEL_MULTIPLIERS: tuple[float, ...] = (1.0, 1.5, 2.0, 2.0, 4.0, 4.0)
 """Channels of the six conv layers relative to ``width``: 64 gives the paper's 64/96/128/128/256/256."""
@@ -161,10 +163,7 @@ class ClassifierConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ClassifierConfig:
         """Inverse of :meth:`to_dict`; unknown keys raise ``ValueError``."""
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ValueError(f"unknown ClassifierConfig field(s): {sorted(unknown)}")
+        check_known_fields(cls, data)
         return cls(**data)
 
     @property

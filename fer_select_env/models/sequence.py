@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import math
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from fer_select_env.core.cache import cache_key, cache_subdir, read_cache_entry, write_cache_entry
-from fer_select_env.core.checks import check_device
+from fer_select_env.core.checks import check_device, check_known_fields
 from fer_select_env.core.seeding import derive_seed, resolve_device, rng_scope, thread_limit
 from fer_select_env.core.version import __version__
 from fer_select_env.models.classifier import _as_tensor, _batches, _better, _snapshot, training_grad_mode
@@ -135,9 +135,7 @@ class SequenceClassifierConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SequenceClassifierConfig:
         """Inverse of :meth:`to_dict`; unknown keys raise ``ValueError``."""
-        unknown = set(data) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ValueError(f"unknown {cls.__name__} field(s): {sorted(unknown)}")
+        check_known_fields(cls, data)
         return cls(**data)
 
     def learned_dict(self) -> dict[str, Any]:

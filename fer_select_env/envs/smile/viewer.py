@@ -20,11 +20,11 @@ puller), opens the lips (AU25) when broad, and relaxes the resting units, on the
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from fer_select_env.core.checks import check_rng
+from fer_select_env.core.checks import check_known_fields, check_rng
 from fer_select_env.faces.action_units import ACTION_UNITS, AU_INDEX
 from fer_select_env.faces.renderer import (
     check_image_size,
@@ -103,9 +103,7 @@ class ViewerPopulation:
     @classmethod
     def from_dict(cls, data: dict) -> ViewerPopulation:
         """Inverse of :meth:`to_dict`; unknown keys raise ``ValueError``."""
-        unknown = set(data) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ValueError(f"unknown ViewerPopulation field(s): {sorted(unknown)}")
+        check_known_fields(cls, data)
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
 
 
