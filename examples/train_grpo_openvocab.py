@@ -4,6 +4,7 @@ emotion-wheel reward, against the top-1 word and one-word-per-category baselines
     python examples/train_grpo_openvocab.py                          # synthetic blends, 5 seeds
     python examples/train_grpo_openvocab.py --fer2013 fer2013.npz    # FER2013 with FER+ truth sets
     python examples/train_grpo_openvocab.py --seeds 0 --quick        # a smoke run
+    python examples/train_grpo_openvocab.py --stages sft,sft+grpo_valence --merge synth.json   # add rows
 
 Every row is scored on the test faces (FER2013: PrivateTest) with the official aggregate EW-F (F of the mean
 precision and mean recall, averaged over the wheels), whose version is printed.
@@ -18,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from agents.reasoning.openvocab import OpenVocabSettings, run_openvocab
+from agents.reasoning.openvocab import STAGES, OpenVocabSettings, run_openvocab
 from fer_select_env.envs.text.wheels import METRIC_VERSION
 
 COLUMNS = (
@@ -31,9 +32,17 @@ COLUMNS = (
     ("empty", "empty %"),
 )
 
+COMPARISONS = (
+    ("sft+grpo", "sft"),
+    ("sft+grpo_valence", "sft+grpo"),
+    ("sft_reasoning", "sft"),
+    ("sft+grpo_reasoning", "sft+grpo"),
+)
+"""(row, reference) pairs whose per-seed differences are printed when both rows are there."""
+
 
 def print_table(results: list[dict]) -> None:
-    """Mean ± std over seeds of every row, test faces; then SFT+GRPO minus SFT per seed."""
+    """Mean ± std over seeds of every row, test faces; then each of :data:`COMPARISONS` per seed."""
     print(f"\nFEROpenVocab-v0, test faces, {len(results)} seed(s), metric {METRIC_VERSION}\n")
     print("| row | " + " | ".join(label for _, label in COLUMNS) + " |")
     print("|---" * (len(COLUMNS) + 1) + "|")
@@ -44,14 +53,32 @@ def print_table(results: list[dict]) -> None:
             std = np.std(values, ddof=1) if len(values) > 1 else 0.0
             cells.append(f"{np.mean(values):.2f} ± {std:.2f}" if values else "–")
         print(f"| {name} | " + " | ".join(cells) + " |")
-    if not all("sft" in r["rows"] and "sft+grpo" in r["rows"] for r in results):
-        return
-    print("\nSFT+GRPO minus SFT per seed\n")
-    print("| metric | differences | mean |")
-    print("|---|---|---|")
-    for key, label in COLUMNS[:4]:
-        diffs = [r["rows"]["sft+grpo"][key] - r["rows"]["sft"][key] for r in results]
-        print(f"| {label} | {', '.join(f'{d:+.2f}' for d in diffs)} | {np.mean(diffs):+.2f} |")
+    for row, reference in COMPARISONS:
+        if not all(row in r["rows"] and reference in r["rows"] for r in results):
+            continue
+        print(f"\n{row} minus {reference} per seed\n")
+        print("| metric | differences | mean |")
+        print("|---|---|---|")
+        for key, label in COLUMNS[:4]:
+            diffs = [r["rows"][row][key] - r["rows"][reference][key] for r in results]
+            print(f"| {label} | {', '.join(f'{d:+.2f}' for d in diffs)} | {np.mean(diffs):+.2f} |")
+
+
+def merge_rows(earlier: list[dict], new: list[dict]) -> list[dict]:
+    """``earlier``'s seeds with ``new``'s rows added (a row of both is taken from ``new``); same seeds only."""
+    by_seed = {r["seed"]: r for r in new}
+    if sorted(by_seed) != sorted(r["seed"] for r in earlier):
+        raise SystemExit(
+            f"--merge: the file's seeds {[r['seed'] for r in earlier]} differ from this run's {sorted(by_seed)}"
+        )
+    merged = []
+    for old in earlier:
+        extra = by_seed[old["seed"]]
+        row = {**old, "rows": {**old["rows"], **extra["rows"]}, "val_rows": {**old["val_rows"], **extra["val_rows"]}}
+        row.update({k: v for k, v in extra.items() if k.startswith("history")})
+        row["wall_seconds"] = old.get("wall_seconds", 0.0) + extra["wall_seconds"]
+        merged.append(row)
+    return merged
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,14 +89,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="tiny data and budgets")
     parser.add_argument("--cache-dir", default=None, help="where the frozen encoders are cached")
     parser.add_argument("--from-results", metavar="FILE", help="print the tables of an earlier results file")
+    parser.add_argument(
+        "--stages", default=",".join(STAGES), help=f"comma-separated rows to make (default all: {','.join(STAGES)})"
+    )
+    parser.add_argument(
+        "--merge", metavar="FILE", help="add this run's rows to an earlier results file's seeds (and write it to --out)"
+    )
     args = parser.parse_args(argv)
     if args.from_results:
         print_table(json.loads(Path(args.from_results).read_text())["seeds"])
         return 0
     torch.set_num_threads(1)
-    settings = OpenVocabSettings()
-    if args.quick:
-        settings = OpenVocabSettings(n_subjects=12, sft_epochs=3, grpo_updates=2, prompts=4, ppo_timesteps=512)
+    stages = tuple(part for part in args.stages.split(",") if part)
+    try:
+        settings = OpenVocabSettings(stages=stages)
+        if args.quick:
+            settings = OpenVocabSettings(
+                n_subjects=12, sft_epochs=3, grpo_updates=2, prompts=4, ppo_timesteps=512, stages=stages
+            )
+    except ValueError as error:
+        parser.error(str(error))
     dataset = None
     if args.fer2013:
         from fer_select_env.data.loaders import load_fer2013
@@ -79,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
         print(dataset, "dropped (empty truth):", dataset.dropped)
     seeds = [int(s) for s in args.seeds.split(",")]
     results = [run_openvocab(seed, settings, dataset=dataset, cache_dir=args.cache_dir) for seed in seeds]
+    if args.merge:
+        results = merge_rows(json.loads(Path(args.merge).read_text())["seeds"], results)
     Path(args.out).write_text(json.dumps({"settings": settings.to_dict(), "seeds": results}, indent=1, default=str))
     print_table(results)
     print(f"\nwrote {args.out}; {sum(r['wall_seconds'] for r in results):.0f} s of runs")

@@ -65,14 +65,25 @@ def test_train_grpo_reason_three_stages(tmp_path, capsys):
 def test_train_grpo_openvocab_sft_then_grpo(tmp_path, capsys):
     import json
 
+    from agents.reasoning.openvocab import STAGE_ROWS
+
     out = tmp_path / "openvocab.json"
     args = ["--seeds", "0", "--quick", "--out", str(out), "--cache-dir", str(tmp_path / "cache")]
     assert train_grpo_openvocab.main(args) == 0
     text = capsys.readouterr().out
     assert "| sft+grpo |" in text and "| one_per_category |" in text and "metric ew_f-1" in text
     rows = json.loads(out.read_text())["seeds"][0]["rows"]
-    assert set(rows) == {"top1_word", "one_per_category", "sft", "sft+grpo", "ppo", "ppo_set"}
+    assert set(rows) == {row for stage_rows in STAGE_ROWS.values() for row in stage_rows}
     assert rows["one_per_category"]["ew_r_level1"] == 100.0
+    assert "sft+grpo_valence minus sft+grpo per seed" in text
+    # --stages remakes chosen rows (the same numbers: each model is seeded) and --merge adds them to a file
+    merged = tmp_path / "merged.json"
+    again = ["--seeds", "0", "--quick", "--stages", "sft,sft+grpo_valence", "--merge", str(out), "--out", str(merged)]
+    assert train_grpo_openvocab.main([*again, "--cache-dir", str(tmp_path / "cache")]) == 0
+    redone = json.loads(merged.read_text())["seeds"][0]["rows"]
+    assert set(redone) == set(rows) and redone["sft+grpo_valence"] == rows["sft+grpo_valence"]
+    with pytest.raises(SystemExit):
+        train_grpo_openvocab.main(["--stages", "sft+grpo_valence", "--quick"])  # needs sft
 
 
 def test_quickstart_tour(tiny_npz, capsys):

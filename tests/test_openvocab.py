@@ -127,3 +127,51 @@ def test_the_set_variant_scores_the_same_words_in_one_step(ov_dataset, tmp_path)
     with pytest.raises(ValueError, match="bits"):
         one.reset(seed=0)
         one.step(np.full(one.action_space.n, 2))
+
+
+def test_synthetic_blends_keep_their_action_units_and_bad_ones_are_refused(ov_dataset):
+    from dataclasses import replace
+
+    from fer_select_env.faces.action_units import ACTION_UNITS
+
+    units = ov_dataset.action_units
+    assert set(units) == {"train", "val", "test"}
+    assert units["train"].shape == (len(ov_dataset.y_train), len(ACTION_UNITS))
+    assert 0.0 <= units["train"].min() and units["train"].max() <= 1.0
+    with pytest.raises(ValueError, match="action_units\\['val'\\]"):
+        replace(ov_dataset, action_units={**units, "val": units["val"][:, :3]})
+    with pytest.raises(ValueError, match="has no 'test' split"):
+        replace(ov_dataset, action_units={"train": units["train"], "val": units["val"]})
+
+
+def test_reasoning_references_start_with_the_present_action_units(make_env, ov_dataset):
+    from dataclasses import replace
+
+    from agents.reasoning.openvocab import reference_tokens
+    from fer_select_env.data.reasoning import AU_PRESENCE_THRESHOLD
+    from fer_select_env.envs.text.openvocab_env import SEPARATOR
+    from fer_select_env.faces.action_units import ACTION_UNITS
+
+    env = make_env(split="train", reasoning=True, max_words=14).unwrapped
+    refs = reference_tokens(env, np.arange(env.num_prompts), np.random.default_rng(0))
+    for i, row in enumerate(refs):
+        words = env.vocabulary.words_of(row)
+        cut = words.index(SEPARATOR)
+        present = [
+            ACTION_UNITS[j] for j in np.flatnonzero(ov_dataset.action_units["train"][i] >= AU_PRESENCE_THRESHOLD)
+        ]
+        assert words[:cut] == present
+        assert {env.lexicon[w] for w in words[cut + 1 :]} == {BASES[j] for j in np.flatnonzero(env.truth[i])}
+    no_units = make_env(split="train", reasoning=True, max_words=14).unwrapped
+    no_units.dataset = replace(ov_dataset, action_units=None)
+    with pytest.raises(ValueError, match="action_units"):
+        reference_tokens(no_units, np.arange(3), np.random.default_rng(0))
+
+
+def test_openvocab_settings_refuse_unknown_stages():
+    from agents.reasoning.openvocab import OpenVocabSettings
+
+    with pytest.raises(ValueError, match="unknown \\['nope'\\]"):
+        OpenVocabSettings(stages=("nope",))
+    with pytest.raises(ValueError, match="needs 'sft'"):
+        OpenVocabSettings(stages=("sft+grpo",))

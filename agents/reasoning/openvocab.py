@@ -16,23 +16,37 @@ from stable_baselines3.common.policies import ActorCriticPolicy
 from agents.baselines.sft import token_loss, token_steps, train_sft
 from agents.grpo import GRPO
 from agents.reasoning.evaluation import decode
+from agents.reinforce import REINFORCE
 from fer_select_env.data.openvocab import BASES, FER2013_TO_BASE, FEROpenVocabDataset, make_openvocab_dataset
+from fer_select_env.data.reasoning import AU_PRESENCE_THRESHOLD
 from fer_select_env.envs.text import wheels
+from fer_select_env.envs.text.openvocab_env import SEPARATOR
+from fer_select_env.faces.action_units import ACTION_UNITS
 
 BASELINES: tuple[str, ...] = ("top1_word", "one_per_category")
 
 
 def reference_tokens(env: Any, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Reference completions for faces ``rows``: one lexicon word drawn per truth emotion, in a random order,
-    then EOS (n×L token ids, padded). The words vary as human references do."""
+    then EOS (n×L token ids, padded). The words vary as human references do. With ``reasoning=True`` each
+    starts with the face's reasoning: its present action units (intensity ≥ ``AU_PRESENCE_THRESHOLD``, in
+    the renderer's order) and ``<sep>``; that needs a dataset with action units (the synthetic blends)."""
     by_base: dict[str, list[str]] = {}
     for word, base in env.lexicon.items():
         by_base.setdefault(base, []).append(word)
     vocab = env.vocabulary
+    units = None
+    if env.reasoning:
+        if env.dataset.action_units is None:
+            raise ValueError("reasoning references need a dataset with action_units (FER2013 has none)")
+        units = env.dataset.action_units[env.split]
     out = np.full((len(rows), env.max_length), vocab.pad, np.int64)
     for i, face in enumerate(np.asarray(rows, np.int64)):
         bases = [BASES[j] for j in np.flatnonzero(env.truth[face])]
         words = [str(rng.choice(by_base[b])) for b in rng.permutation(bases)]
+        if units is not None:
+            present = [ACTION_UNITS[j] for j in np.flatnonzero(units[face] >= AU_PRESENCE_THRESHOLD)]
+            words = [*present, SEPARATOR, *words]
         ids = vocab.encode(words)[: env.max_length]
         out[i, : len(ids)] = ids
     return out
@@ -98,11 +112,40 @@ def _majority(env: Any) -> np.ndarray:
     return env.dataset.majority[env.split]
 
 
+STAGE_ROWS: dict[str, tuple[str, ...]] = {
+    "baselines": BASELINES,
+    "sft": ("sft",),
+    "sft+grpo": ("sft+grpo",),
+    "ppo": ("ppo",),
+    "ppo_set": ("ppo_set",),
+    "reinforce_set": ("reinforce_set",),
+    "sft+grpo_valence": ("sft+grpo_valence",),
+    "reasoning": ("sft_reasoning", "sft+grpo_reasoning"),
+}
+"""Each stage of :func:`run_openvocab` and the rows it makes, in the order it makes them (see
+:class:`OpenVocabSettings`)."""
+STAGES: tuple[str, ...] = tuple(STAGE_ROWS)
+
+
 @dataclass
 class OpenVocabSettings:
     """The settings of :func:`run_openvocab`; defaults are the documented run's. ``stages`` picks the rows:
-    ``baselines``, ``sft``, ``sft+grpo`` (needs ``sft``), ``ppo`` (SB3's PPO, cold, on the token env: a learned
-    critic instead of the group baseline) and ``ppo_set`` (SB3's PPO on the one-step MultiBinary variant)."""
+
+    * ``baselines``: ``top1_word`` and ``one_per_category``;
+    * ``sft``; ``sft+grpo`` (needs ``sft``);
+    * ``ppo`` (SB3's PPO, cold, on the token env: a learned critic instead of the group baseline);
+    * ``ppo_set`` (SB3's PPO on the one-step MultiBinary variant) and ``reinforce_set`` (the bundled REINFORCE on
+      it: one Bernoulli per word, a running baseline, ``reinforce_episodes_per_update`` answers per update);
+    * ``sft+grpo_valence`` (needs ``sft``): GRPO from the same SFT weights with the valence-agreement term
+      ``valence_bonus`` in its training reward (the seed's reward-design question; scored by EW-F as the rest);
+    * ``reasoning``: ``sft_reasoning`` and ``sft+grpo_reasoning``, the same pipeline with ``reasoning=True``: the
+      references start with the face's present action units and ``<sep>`` (so it needs a dataset with action
+      units: the synthetic blends), and the token budget is ``reasoning_max_tokens`` (room for up to 7 AUs, the
+      separator and the words). The seed's "is reasoning necessary" question; every token still pays the
+      length penalty.
+
+    Stages run in :data:`STAGES`' order; the later ones came later, so the first five rows of an earlier results
+    file are reproduced whatever else runs (each model is built with ``seed``, which seeds torch)."""
 
     n_subjects: int = 200
     sft_epochs: int = 40
@@ -112,7 +155,20 @@ class OpenVocabSettings:
     group_size: int = 8
     ppo_timesteps: int = 60_000
     net_arch: list[int] = field(default_factory=lambda: [128, 128])
-    stages: tuple[str, ...] = ("baselines", "sft", "sft+grpo", "ppo", "ppo_set")
+    reinforce_lr: float = 1e-3
+    reinforce_episodes_per_update: int = 64
+    valence_bonus: float = 0.1
+    reasoning_max_tokens: int = 14
+    stages: tuple[str, ...] = STAGES
+
+    def __post_init__(self) -> None:
+        unknown = [stage for stage in self.stages if stage not in STAGES]
+        if unknown:
+            raise ValueError(f"stages: unknown {unknown}; choices are {list(STAGES)}")
+        for needs_sft in ("sft+grpo", "sft+grpo_valence"):
+            if needs_sft in self.stages and "sft" not in self.stages:
+                raise ValueError(f"stages: {needs_sft!r} starts from the SFT weights, so it needs 'sft' too")
+        self.stages = tuple(self.stages)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -125,87 +181,159 @@ def run_openvocab(
     cache_dir: str | None = None,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    """SFT, SFT+GRPO and the two baselines on one seed; every row scored on the test faces (and val)."""
-    s = settings or OpenVocabSettings()
-    th.manual_seed(seed)
-    start = time.perf_counter()
-    data = dataset if dataset is not None else make_openvocab_dataset(n_subjects=s.n_subjects, seed=seed)
-    envs = {
-        split: gym.make("FEROpenVocab-v0", dataset=data, split=split, cache_dir=cache_dir)
-        for split in ("train", "val", "test")
-    }
-    train, val, test = (envs[k].unwrapped for k in ("train", "val", "test"))
-    rng = np.random.default_rng(seed)
-    rows = np.arange(train.num_prompts)
-    tok = reference_tokens(train, rows, rng)
-    v_rows = np.arange(val.num_prompts)
-    v_tok = reference_tokens(val, v_rows, rng)
-    t_rows = np.arange(test.num_prompts)
-    t_tok = reference_tokens(test, t_rows, np.random.default_rng(10_000 + seed))
+    """The rows of ``settings.stages`` on one seed; every row scored on the test faces (and val)."""
+    return _OpenVocabRun(seed, settings or OpenVocabSettings(), dataset, cache_dir, log).run()
 
-    def model() -> GRPO:
+
+class _OpenVocabRun:
+    """One seed of :func:`run_openvocab`: its data, envs, references and results (``out``)."""
+
+    def __init__(
+        self,
+        seed: int,
+        s: OpenVocabSettings,
+        dataset: FEROpenVocabDataset | None,
+        cache_dir: str | None,
+        log: Callable[[str], None],
+    ) -> None:
+        self.seed, self.s, self.cache_dir, self.log = seed, s, cache_dir, log
+        th.manual_seed(seed)
+        self.start = time.perf_counter()
+        self.data = dataset if dataset is not None else make_openvocab_dataset(n_subjects=s.n_subjects, seed=seed)
+        self.envs = self.make_envs()
+        self.out: dict[str, Any] = {"seed": seed, "settings": s.to_dict(), "rows": {}, "val_rows": {}}
+
+    def make_envs(self, **kwargs: Any) -> dict[str, gym.Env]:
+        """FEROpenVocab-v0 on the train, val and test faces with ``kwargs``."""
+        return {
+            split: gym.make("FEROpenVocab-v0", dataset=self.data, split=split, cache_dir=self.cache_dir, **kwargs)
+            for split in ("train", "val", "test")
+        }
+
+    def references(self, envs: dict[str, gym.Env], salt: tuple[int, ...] = ()) -> dict[str, np.ndarray]:
+        """Reference completions of every face of each split (train and val from one generator, test from its
+        own)."""
+        rng = np.random.default_rng([self.seed, *salt] if salt else self.seed)
+        test_rng = np.random.default_rng([10_000 + self.seed, *salt] if salt else 10_000 + self.seed)
+        out = {}
+        for split, r in (("train", rng), ("val", rng), ("test", test_rng)):
+            env = envs[split].unwrapped
+            out[split] = reference_tokens(env, np.arange(env.num_prompts), r)
+        return out
+
+    def model(self, env: gym.Env) -> GRPO:
+        s = self.s
         return GRPO(
             "MultiInputPolicy",
-            envs["train"],
+            env,
             learning_rate=s.grpo_lr,
             group_size=s.group_size,
             prompts_per_update=s.prompts,
-            seed=seed,
+            seed=self.seed,
             policy_kwargs={"net_arch": list(s.net_arch)},
             device="cpu",
         )
 
-    out: dict[str, Any] = {"seed": seed, "settings": s.to_dict(), "rows": {}, "val_rows": {}}
+    def sft(self, envs: dict[str, gym.Env], refs: dict[str, np.ndarray]) -> GRPO:
+        """SFT on the training references, early stopping on the validation ones."""
+        model = self.model(envs["train"])
+        train, val = envs["train"].unwrapped, envs["val"].unwrapped
+        val_set = (val, np.arange(val.num_prompts), refs["val"])
+        train_sft(model.policy, train, np.arange(train.num_prompts), refs["train"], val=val_set,
+                  epochs=self.s.sft_epochs, seed=self.seed)  # fmt: skip
+        return model
 
-    def score(name: str, policy: ActorCriticPolicy | None) -> None:
-        for key, env, ref in (("rows", test, t_tok), ("val_rows", val, v_tok)):
+    def grpo_from(self, sft: GRPO, env: gym.Env) -> GRPO:
+        grpo = self.model(env)
+        grpo.policy.load_state_dict(sft.policy.state_dict())
+        s = self.s
+        return grpo.learn(s.grpo_updates * s.prompts * s.group_size * env.unwrapped.max_length)
+
+    def score(
+        self, name: str, policy: ActorCriticPolicy | None, envs: dict[str, gym.Env], refs: dict[str, np.ndarray]
+    ) -> None:
+        for key, split in (("rows", "test"), ("val_rows", "val")):
+            env = envs[split].unwrapped
             answers = baseline_answers(name, env) if policy is None else answer_words(env, decode(policy, env))
             m = openvocab_metrics(env, answers)
             if policy is not None:
-                m["reference_cross_entropy"] = cross_entropy(policy, env, np.arange(env.num_prompts), ref)
-            out[key][name] = m
-        m = out["val_rows"][name]
-        log(
-            f"seed {seed} {name:>16} (val): EW-F1 {m['ew_f_level1']:5.1f} EW-F2 {m['ew_f_level2']:5.1f} "
+                m["reference_cross_entropy"] = cross_entropy(policy, env, np.arange(env.num_prompts), refs[split])
+            self.out[key][name] = m
+        self.log_row(name)
+
+    def log_row(self, name: str) -> None:
+        m = self.out["val_rows"][name]
+        self.log(
+            f"seed {self.seed} {name:>18} (val): EW-F1 {m['ew_f_level1']:5.1f} EW-F2 {m['ew_f_level2']:5.1f} "
             f"top-word acc {m['top_word_accuracy']:5.1f} length {m['mean_length']:.2f} "
-            f"[{time.perf_counter() - start:.0f}s]"
+            f"[{time.perf_counter() - self.start:.0f}s]"
         )
 
-    if "baselines" in s.stages:
-        for name in BASELINES:
-            score(name, None)
-    if "sft" in s.stages:
-        sft = model()
-        train_sft(sft.policy, train, rows, tok, val=(val, v_rows, v_tok), epochs=s.sft_epochs, seed=seed)
-        score("sft", sft.policy)
-        if "sft+grpo" in s.stages:
-            grpo = model()
-            grpo.policy.load_state_dict(sft.policy.state_dict())
-            grpo.learn(s.grpo_updates * s.prompts * s.group_size * train.max_length)
-            score("sft+grpo", grpo.policy)
-            out["history"] = grpo.history
-    if "ppo" in s.stages:
-        from stable_baselines3 import PPO
+    def run(self) -> dict[str, Any]:
+        s, envs, out = self.s, self.envs, self.out
+        refs = self.references(envs)
+        if "baselines" in s.stages:
+            for name in BASELINES:
+                self.score(name, None, envs, refs)
+        sft = None
+        if "sft" in s.stages:
+            sft = self.sft(envs, refs)
+            self.score("sft", sft.policy, envs, refs)
+            if "sft+grpo" in s.stages:
+                grpo = self.grpo_from(sft, envs["train"])
+                self.score("sft+grpo", grpo.policy, envs, refs)
+                out["history"] = grpo.history
+        if "ppo" in s.stages:
+            from stable_baselines3 import PPO
 
-        ppo = PPO("MultiInputPolicy", envs["train"], n_steps=1536, batch_size=256, gamma=1.0, seed=seed,
-                  policy_kwargs={"net_arch": list(s.net_arch)}, device="cpu")  # fmt: skip
-        ppo.learn(s.ppo_timesteps)
-        score("ppo", ppo.policy)
-    if "ppo_set" in s.stages:
-        out["rows"]["ppo_set"], out["val_rows"]["ppo_set"] = _set_rows(data, s, seed, cache_dir)
-        m = out["val_rows"]["ppo_set"]
-        log(f"seed {seed} {'ppo_set':>16} (val): EW-F1 {m['ew_f_level1']:5.1f} EW-F2 {m['ew_f_level2']:5.1f}")
-    out["wall_seconds"] = time.perf_counter() - start
-    return out
+            ppo = PPO("MultiInputPolicy", envs["train"], n_steps=1536, batch_size=256, gamma=1.0, seed=self.seed,
+                      policy_kwargs={"net_arch": list(s.net_arch)}, device="cpu")  # fmt: skip
+            ppo.learn(s.ppo_timesteps)
+            self.score("ppo", ppo.policy, envs, refs)
+        for name in ("ppo_set", "reinforce_set"):
+            if name in s.stages:
+                out["rows"][name], out["val_rows"][name] = _set_rows(name, self.data, s, self.seed, self.cache_dir)
+                self.log_row(name)
+        if "sft+grpo_valence" in s.stages:
+            assert sft is not None
+            grpo = self.grpo_from(sft, self.make_envs(valence_bonus=s.valence_bonus)["train"])
+            self.score("sft+grpo_valence", grpo.policy, envs, refs)
+            out["history_valence"] = grpo.history
+        if "reasoning" in s.stages:
+            r_envs = self.make_envs(reasoning=True, max_words=s.reasoning_max_tokens)
+            r_refs = self.references(r_envs, salt=(1,))
+            r_sft = self.sft(r_envs, r_refs)
+            self.score("sft_reasoning", r_sft.policy, r_envs, r_refs)
+            grpo = self.grpo_from(r_sft, r_envs["train"])
+            self.score("sft+grpo_reasoning", grpo.policy, r_envs, r_refs)
+            out["history_reasoning"] = grpo.history
+        out["wall_seconds"] = time.perf_counter() - self.start
+        return out
 
 
-def _set_rows(data: FEROpenVocabDataset, s: OpenVocabSettings, seed: int, cache_dir: str | None) -> tuple[dict, dict]:
-    """SB3's PPO on FEROpenVocabSet-v0 (one step, a MultiBinary word set), scored deterministically."""
+def _set_rows(
+    name: str, data: FEROpenVocabDataset, s: OpenVocabSettings, seed: int, cache_dir: str | None
+) -> tuple[dict, dict]:
+    """``ppo_set`` (SB3's PPO) or ``reinforce_set`` (the bundled REINFORCE) on FEROpenVocabSet-v0 (one step, a
+    MultiBinary word set) for ``ppo_timesteps`` answers, scored deterministically."""
     from stable_baselines3 import PPO
 
     env = gym.make("FEROpenVocabSet-v0", dataset=data, split="train", cache_dir=cache_dir)
-    model = PPO("MlpPolicy", env, n_steps=512, batch_size=128, gamma=1.0, seed=seed,
-                policy_kwargs={"net_arch": list(s.net_arch)}, device="cpu")  # fmt: skip
+    if name == "ppo_set":
+        model = PPO("MlpPolicy", env, n_steps=512, batch_size=128, gamma=1.0, seed=seed,
+                    policy_kwargs={"net_arch": list(s.net_arch)}, device="cpu")  # fmt: skip
+    else:
+        model = REINFORCE(
+            "MultiBinaryMlpPolicy",
+            env,
+            learning_rate=s.reinforce_lr,
+            return_baseline="running",
+            episodes_per_update=s.reinforce_episodes_per_update,
+            batch_size=s.reinforce_episodes_per_update,
+            policy_kwargs={"net_arch": list(s.net_arch)},
+            seed=seed,
+            device="cpu",
+        )
     model.learn(s.ppo_timesteps)
     out = []
     for split in ("test", "val"):
@@ -218,6 +346,8 @@ def _set_rows(data: FEROpenVocabDataset, s: OpenVocabSettings, seed: int, cache_
 
 __all__ = [
     "BASELINES",
+    "STAGES",
+    "STAGE_ROWS",
     "OpenVocabSettings",
     "baseline_answers",
     "openvocab_metrics",

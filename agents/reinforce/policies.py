@@ -1,5 +1,6 @@
 """The paper's image selector (§3.1.3, §4.4.1): five fully connected layers, ReLU, a sigmoid keep-probability;
-and its categorical twin for envs with more than two actions (FERSelectRelabel-v0)."""
+its categorical twin for envs with more than two actions (FERSelectRelabel-v0), and its MultiBinary twin for
+sets chosen at once (FEROpenVocabSet-v0)."""
 
 from __future__ import annotations
 
@@ -212,3 +213,42 @@ class CategoricalSelectorPolicy(SelectorPolicy):
 
 MlpPolicy = SelectorPolicy
 CategoricalMlpPolicy = CategoricalSelectorPolicy
+
+
+class MultiBinarySelectorPolicy(SelectorPolicy):
+    """``π(a | s) = Π_j Bernoulli(a_j; sigmoid(DNN(s)_j))`` over ``MultiBinary(n)``: the trunk, normalisation
+    and arguments of :class:`SelectorPolicy`, with one independent keep logit per bit (a word set at once,
+    FEROpenVocabSet-v0). The log-probability and entropy of an action are the sums over its bits.
+
+    REINFORCE calls it ``"MultiBinaryMlpPolicy"``.
+    """
+
+    @staticmethod
+    def _check_action_space(action_space: spaces.Space) -> None:
+        if not isinstance(action_space, spaces.MultiBinary) or len(action_space.shape) != 1:
+            raise ValueError(f"MultiBinarySelectorPolicy needs a 1-D MultiBinary action space, got {action_space}")
+
+    @staticmethod
+    def _n_outputs(action_space: spaces.MultiBinary) -> int:  # type: ignore[override]
+        return int(action_space.shape[0])
+
+    def keep_logit(self, obs: th.Tensor) -> th.Tensor:
+        """One logit per bit, one row per observation."""
+        return self.net(self.normalize(obs))
+
+    def action_probabilities(self, obs: th.Tensor) -> th.Tensor:
+        """``π(a_j = 1 | s)`` of every bit, one row per observation."""
+        return self.keep_probability(obs)
+
+    def log_prob(self, obs: th.Tensor, actions: th.Tensor) -> th.Tensor:
+        """``log π(a | s)``: the sum of the bits' Bernoulli log-probabilities."""
+        logit = self.keep_logit(obs)
+        bits = actions.float().reshape(logit.shape)
+        return -nn.functional.binary_cross_entropy_with_logits(logit, bits, reduction="none").sum(-1)
+
+    def entropy(self, obs: th.Tensor) -> th.Tensor:
+        """The sum of the bits' Bernoulli entropies."""
+        return super().entropy(obs).sum(-1)
+
+
+MultiBinaryMlpPolicy = MultiBinarySelectorPolicy

@@ -15,7 +15,7 @@ from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedul
 from stable_baselines3.common.utils import obs_as_tensor, update_learning_rate
 
 from agents.common.callbacks import HISTORY_KEYS
-from agents.reinforce.policies import CategoricalSelectorPolicy, SelectorPolicy
+from agents.reinforce.policies import CategoricalSelectorPolicy, MultiBinarySelectorPolicy, SelectorPolicy
 
 SelfREINFORCE = TypeVar("SelfREINFORCE", bound="REINFORCE")
 
@@ -157,7 +157,8 @@ class REINFORCE(BaseAlgorithm):
     paper's selector pre-training against the fixed classifier (§3.3).
 
     :param policy: ``"MlpPolicy"`` (the paper's 5-layer selector, Discrete(2)), ``"CategoricalMlpPolicy"``
-        (its softmax twin for Discrete(n)) or a policy class
+        (its softmax twin for Discrete(n)), ``"MultiBinaryMlpPolicy"`` (one Bernoulli per bit of
+        MultiBinary(n), a set at once) or a policy class
     :param env: the environment (a Gymnasium env, a VecEnv, or an id string)
     :param learning_rate: Adam learning rate (constant or schedule)
     :param batch_size: minibatch size of the single pass over each finished episode
@@ -172,6 +173,9 @@ class REINFORCE(BaseAlgorithm):
         the advantage is divided by a running standard deviation (with ``reward_scaling`` other than
         ``"none"``). Short episodes need the running one: on FERSequence-v0 an episode that commits at its
         first frame has one step, whose centred return is 0 under ``"episode_mean"``.
+    :param episodes_per_update: finished episodes per update (1: the paper's one update per pass). Short
+        episodes need more: FEROpenVocabSet-v0's are one step long. ``learn`` ends with an update on any
+        episodes still waiting, so none is lost at its return (or at a checkpoint between calls).
     :param n_epochs: passes over each finished episode
     :param max_grad_norm: gradient clipping
     :param ent_coef: entropy bonus coefficient
@@ -187,6 +191,7 @@ class REINFORCE(BaseAlgorithm):
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {
         "MlpPolicy": SelectorPolicy,
         "CategoricalMlpPolicy": CategoricalSelectorPolicy,
+        "MultiBinaryMlpPolicy": MultiBinarySelectorPolicy,
     }
     policy: SelectorPolicy
 
@@ -200,6 +205,7 @@ class REINFORCE(BaseAlgorithm):
         reward_scaling: str = "balanced",
         n_epochs: int = 1,
         return_baseline: str = "episode_mean",
+        episodes_per_update: int = 1,
         max_grad_norm: float = 0.5,
         ent_coef: float = 0.0,
         policy_kwargs: dict[str, Any] | None = None,
@@ -221,7 +227,7 @@ class REINFORCE(BaseAlgorithm):
             device=device,
             support_multi_env=True,
             seed=seed,
-            supported_action_spaces=(spaces.Discrete,),
+            supported_action_spaces=(spaces.Discrete, spaces.MultiBinary),
         )
         self.batch_size = batch_size
         self.gamma = gamma
@@ -236,6 +242,13 @@ class REINFORCE(BaseAlgorithm):
         self._baseline: list[float] = []  # the running b_t, one per step index seen
         self._baseline_var = 1.0
         self.n_epochs = int(n_epochs)
+        if (
+            isinstance(episodes_per_update, bool)
+            or not isinstance(episodes_per_update, (int, np.integer))
+            or (episodes_per_update < 1)
+        ):
+            raise ValueError(f"episodes_per_update must be an int >= 1, got {episodes_per_update!r}")
+        self.episodes_per_update = int(episodes_per_update)
         self.max_grad_norm = max_grad_norm
         self.ent_coef = ent_coef
         self._n_updates = 0
@@ -270,38 +283,30 @@ class REINFORCE(BaseAlgorithm):
 
     def train_on_episode(self, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray, info: dict) -> dict:
         """One policy-gradient step on a finished episode (Algorithm 1, line 15); returns its statistics."""
+        return self.train_on_episodes([(obs, actions, rewards, info)])
+
+    def train_on_episodes(self, episodes: list[tuple[np.ndarray, np.ndarray, np.ndarray, dict]]) -> dict:
+        """One policy-gradient step on finished episodes ``(obs, actions, rewards, terminal info)``: each
+        episode's advantages are computed on their own (:meth:`episode_advantages`), then the update runs
+        ``n_epochs`` passes over all their decisions together. Returns the update's statistics, the env
+        keys of the last episode's info."""
         self.policy.set_training_mode(True)
         learning_rate = self.lr_schedule(self._current_progress_remaining)
         update_learning_rate(self.policy.optimizer, learning_rate)
-        obs_t = th.as_tensor(obs, device=self.device).float()
-        act_t = th.as_tensor(actions, device=self.device)
+        obs_t = th.as_tensor(np.concatenate([np.asarray(e[0]) for e in episodes]), device=self.device).float()
+        act_t = th.as_tensor(np.concatenate([np.asarray(e[1]) for e in episodes]), device=self.device)
         self.policy.update_normalizer(obs_t)
-        with th.no_grad():
-            keep_probs = self.policy.keep_probability(obs_t).cpu().numpy()
-        sample_rewards = info.get("sample_rewards")
-        by_action = info.get("sample_rewards_by_action")
-        n_actions = int(self.action_space.n)  # type: ignore[attr-defined]
-        action_probs = None
-        if by_action is not None and np.shape(by_action) == (len(actions), n_actions):
-            with th.no_grad():
-                action_probs = self.policy.action_probabilities(obs_t).cpu().numpy()
-            r = scale_rewards_by_action(by_action, self.reward_scaling)
-            adv = expected_action_advantages(r, actions, action_probs)
-        elif sample_rewards is not None and len(sample_rewards) == len(actions) and n_actions == 2:
-            r = scale_sample_rewards(sample_rewards, self.reward_scaling)
-            adv = selection_advantages(r, actions, keep_probs)
-        elif self.return_baseline == "running":
-            adv = self._running_advantages(reward_to_go(np.asarray(rewards, np.float64), self.gamma))
-        else:
-            g = reward_to_go(np.asarray(rewards, np.float64), self.gamma)
-            adv = g - g.mean() if len(g) > 1 else g
-            if self.reward_scaling != "none" and len(adv) > 1:
-                adv = adv / (adv.std() + 1e-8)
-        adv_t = th.as_tensor(adv, device=self.device).float()
-        order = th.cat([th.randperm(len(actions), device=self.device) for _ in range(self.n_epochs)])
+        parts, start = [], 0
+        for _, actions, rewards, info in episodes:
+            stop = start + len(actions)
+            parts.append(self.episode_advantages(obs_t[start:stop], np.asarray(actions), rewards, info))
+            start = stop
+        adv_t = th.as_tensor(np.concatenate([adv for adv, _, _ in parts]), device=self.device).float()
+        keep_probs = np.concatenate([keep for _, keep, _ in parts])
         losses, entropies = [], []
-        for start in range(0, len(order), self.batch_size):
-            idx = order[start : start + self.batch_size]
+        order = th.cat([th.randperm(len(act_t), device=self.device) for _ in range(self.n_epochs)])
+        for first in range(0, len(order), self.batch_size):
+            idx = order[first : first + self.batch_size]
             log_prob = self.policy.log_prob(obs_t[idx], act_t[idx])
             entropy = self.policy.entropy(obs_t[idx]).mean()
             policy_loss = -(adv_t[idx] * log_prob).mean()
@@ -320,15 +325,45 @@ class REINFORCE(BaseAlgorithm):
             "train/learning_rate": float(learning_rate),
             "train/n_updates": self._n_updates,
         }
-        if action_probs is not None and n_actions > 2:
-            for a, p in enumerate(action_probs.mean(axis=0)):
+        action_probs = [probs for _, _, probs in parts if probs is not None]
+        if action_probs and isinstance(self.action_space, spaces.Discrete) and self.action_space.n > 2:
+            for a, p in enumerate(np.concatenate(action_probs).mean(axis=0)):
                 stats[f"train/action_{a}_probability"] = float(p)
         # The same terminal-info keys as EpisodeHistory records for any SB3 algorithm (the removal scores only
         # where the dataset has noise ground truth); the episode reward is added by the caller.
+        info = episodes[-1][3]
         for key in HISTORY_KEYS[1:]:
             if key in info:
                 stats[f"env/{key}"] = float(info[key])
         return stats
+
+    def episode_advantages(
+        self, obs_t: th.Tensor, actions: np.ndarray, rewards: np.ndarray, info: dict
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """One finished episode's advantages, its keep probabilities and (per-action rewards only) its action
+        probabilities. Per-image rewards (FERSelect-v0) give Eq. 2's :func:`selection_advantages`; per-action
+        ones (FERSelectRelabel-v0) :func:`expected_action_advantages`; other envs the centred reward-to-go."""
+        with th.no_grad():
+            keep_probs = self.policy.keep_probability(obs_t).cpu().numpy()
+        sample_rewards = info.get("sample_rewards")
+        by_action = info.get("sample_rewards_by_action")
+        discrete = isinstance(self.action_space, spaces.Discrete)
+        n_actions = int(self.action_space.n) if discrete else 0  # type: ignore[attr-defined]
+        if discrete and by_action is not None and np.shape(by_action) == (len(actions), n_actions):
+            with th.no_grad():
+                action_probs = self.policy.action_probabilities(obs_t).cpu().numpy()
+            r = scale_rewards_by_action(by_action, self.reward_scaling)
+            return expected_action_advantages(r, actions, action_probs), keep_probs, action_probs
+        if sample_rewards is not None and len(sample_rewards) == len(actions) and n_actions == 2:
+            r = scale_sample_rewards(sample_rewards, self.reward_scaling)
+            return selection_advantages(r, actions, keep_probs), keep_probs, None
+        if self.return_baseline == "running":
+            return self._running_advantages(reward_to_go(np.asarray(rewards, np.float64), self.gamma)), keep_probs, None
+        g = reward_to_go(np.asarray(rewards, np.float64), self.gamma)
+        adv = g - g.mean() if len(g) > 1 else g
+        if self.reward_scaling != "none" and len(adv) > 1:
+            adv = adv / (adv.std() + 1e-8)
+        return adv, keep_probs, None
 
     def auxiliary_loss(self, obs: th.Tensor) -> th.Tensor | float:
         """A term added to each minibatch's loss; 0 here. Subclasses put a policy-side penalty here (e.g.
@@ -387,7 +422,7 @@ class REINFORCE(BaseAlgorithm):
                     new_obs, rewards, dones, infos = env.step(actions)
                     for i in np.flatnonzero(~finished):
                         buffers[i]["obs"].append(np.array(obs[i]))
-                        buffers[i]["actions"].append(int(actions[i]))
+                        buffers[i]["actions"].append(np.array(actions[i]))
                         buffers[i]["rewards"].append(float(rewards[i]))
                         if dones[i]:
                             finished[i] = True
@@ -426,6 +461,7 @@ class REINFORCE(BaseAlgorithm):
         assert self.env is not None
         n_envs = self.env.num_envs
         buffers: list[dict[str, list]] = [{"obs": [], "actions": [], "rewards": []} for _ in range(n_envs)]
+        pending: list[tuple[int, dict[str, list], dict]] = []  # finished episodes awaiting the next update
         callback.on_rollout_start()
         # Train mode is switched only around updates: toggling it on every step walks every module.
         self.policy.set_training_mode(False)
@@ -442,27 +478,21 @@ class REINFORCE(BaseAlgorithm):
             for i in range(n_envs):
                 buf = buffers[i]
                 buf["obs"].append(self._last_obs[i])  # VecEnvs hand out a fresh array every step
-                buf["actions"].append(int(actions[i]))
+                buf["actions"].append(np.array(actions[i]))
                 buf["rewards"].append(float(rewards[i]))
                 if dones[i]:
-                    callback.on_rollout_end()
-                    stats = self.train_on_episode(
-                        np.stack(buf["obs"]), np.array(buf["actions"]), np.array(buf["rewards"]), infos[i]
-                    )
-                    self.policy.set_training_mode(False)
-                    stats["env/episode_reward"] = float(np.sum(buf["rewards"]))
-                    retrain_seconds = self._env_attr("retrain_seconds", i)
-                    if retrain_seconds is not None:
-                        stats["env/retrain_seconds"] = float(retrain_seconds)
-                    for key, value in stats.items():
-                        self.logger.record(key, value, exclude="tensorboard" if key == "train/n_updates" else None)
-                    self._episode_num += 1
+                    pending.append((i, buf, infos[i]))
                     buffers[i] = {"obs": [], "actions": [], "rewards": []}
+                    if len(pending) >= self.episodes_per_update:
+                        self._update_on(pending, callback)
+                        pending = []
+                    self._episode_num += 1
                     if log_interval is not None and self._episode_num % log_interval == 0:
                         self._dump_logs()
-                    callback.on_rollout_start()
             self._last_obs = new_obs  # type: ignore[assignment]
             self._last_episode_starts = dones
+        if pending:  # a last, smaller update: no finished episode is left unused when learn() returns
+            self._update_on(pending, callback)
         callback.on_training_end()
         return self
 
@@ -499,6 +529,21 @@ class REINFORCE(BaseAlgorithm):
     def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
         # The optimiser's state goes into the zip too, so that a loaded model continues training exactly.
         return ["policy", "policy.optimizer"], []
+
+    def _update_on(self, finished: list[tuple[int, dict[str, list], dict]], callback: Any) -> None:
+        """One update on finished episodes ``(env index, buffer, terminal info)``, its statistics logged."""
+        callback.on_rollout_end()
+        stats = self.train_on_episodes(
+            [(np.stack(b["obs"]), np.array(b["actions"]), np.array(b["rewards"]), info) for _, b, info in finished]
+        )
+        self.policy.set_training_mode(False)
+        stats["env/episode_reward"] = float(np.mean([np.sum(b["rewards"]) for _, b, _ in finished]))
+        retrain_seconds = self._env_attr("retrain_seconds", finished[-1][0])
+        if retrain_seconds is not None:
+            stats["env/retrain_seconds"] = float(retrain_seconds)
+        for key, value in stats.items():
+            self.logger.record(key, value, exclude="tensorboard" if key == "train/n_updates" else None)
+        callback.on_rollout_start()
 
     def _env_attr(self, name: str, index: int) -> Any:
         """An attribute of one sub-env (through its wrappers), or None when it has none."""

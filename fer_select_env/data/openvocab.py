@@ -26,7 +26,7 @@ from fer_select_env.core.emotions import FER2013_CLASS_NAMES
 from fer_select_env.data.dataset import FERDataset
 from fer_select_env.data.ferplus import FERPLUS_COLUMNS
 from fer_select_env.data.loaders._common import seeded_split
-from fer_select_env.faces.action_units import sample_action_units
+from fer_select_env.faces.action_units import ACTION_UNITS, sample_action_units
 from fer_select_env.faces.sequences import render_face_sequences
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
@@ -62,6 +62,9 @@ class FEROpenVocabDataset:
     :param dropped: rows left out per split because their truth was empty
     :param majority: per split, the base index of each face's majority emotion (FER+: the most voted of the
         eight; synthetic: the first emotion); default: the dominant label's base
+    :param action_units: per split, the faces' AU intensities (float ``N×A`` in [0, 1], the renderer's
+        :data:`~fer_select_env.faces.action_units.ACTION_UNITS` order), where known (synthetic faces; FER2013
+        has none). The AU-reasoning references of FEROpenVocab-v0's ``reasoning=True`` are written from them.
     """
 
     x_train: np.ndarray
@@ -75,6 +78,7 @@ class FEROpenVocabDataset:
     t_test: np.ndarray
     dropped: dict[str, int] | None = None
     majority: dict[str, np.ndarray] | None = None
+    action_units: dict[str, np.ndarray] | None = None
 
     def __post_init__(self) -> None:
         for split in SPLITS:
@@ -99,6 +103,21 @@ class FEROpenVocabDataset:
         for s, m in self.majority.items():
             if m.shape != (len(getattr(self, f"y_{s}")),):
                 raise ValueError(f"majority[{s!r}]: must hold one base index per face")
+        if self.action_units is not None:
+            units = {}
+            for s in SPLITS:
+                if s not in self.action_units:
+                    raise ValueError(f"action_units: has no {s!r} split (it needs all of {SPLITS})")
+                a = np.asarray(self.action_units[s], np.float64)
+                if a.shape != (len(getattr(self, f"y_{s}")), len(ACTION_UNITS)) or not (
+                    np.isfinite(a).all() and a.min() >= 0 and a.max() <= 1
+                ):
+                    raise ValueError(
+                        f"action_units[{s!r}]: must be {len(getattr(self, f'y_{s}'))}×{len(ACTION_UNITS)} "
+                        "intensities in [0, 1]"
+                    )
+                units[s] = a
+            self.action_units = units
 
     @classmethod
     def from_fer_dataset(cls, dataset: FERDataset, min_votes: int = MIN_VOTES) -> FEROpenVocabDataset:
@@ -192,10 +211,12 @@ def make_openvocab_dataset(
     truth[np.flatnonzero(two), base[second[two]]] = True
     parts = seeded_split(np.arange(n_subjects), fractions, seed=seed, stratify=False)
     arrays: dict[str, np.ndarray] = {}
+    units: dict[str, np.ndarray] = {}
     for split, ids in zip(SPLITS, parts, strict=True):
         rows = np.flatnonzero(np.isin(subjects, ids))
         arrays.update({f"x_{split}": images[rows], f"y_{split}": first[rows], f"t_{split}": truth[rows]})
-    return FEROpenVocabDataset(**arrays)
+        units[split] = np.clip(au[rows], 0, 1)
+    return FEROpenVocabDataset(**arrays, action_units=units)
 
 
 __all__ = [
