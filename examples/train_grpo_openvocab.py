@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from agents.reasoning.openvocab import STAGES, OpenVocabSettings, run_openvocab
+from agents.reasoning.results import merge_seed_rows
 from fer_select_env.envs.text.wheels import METRIC_VERSION
 
 COLUMNS = (
@@ -64,23 +65,6 @@ def print_table(results: list[dict]) -> None:
             print(f"| {label} | {', '.join(f'{d:+.2f}' for d in diffs)} | {np.mean(diffs):+.2f} |")
 
 
-def merge_rows(earlier: list[dict], new: list[dict]) -> list[dict]:
-    """``earlier``'s seeds with ``new``'s rows added (a row of both is taken from ``new``); same seeds only."""
-    by_seed = {r["seed"]: r for r in new}
-    if sorted(by_seed) != sorted(r["seed"] for r in earlier):
-        raise SystemExit(
-            f"--merge: the file's seeds {[r['seed'] for r in earlier]} differ from this run's {sorted(by_seed)}"
-        )
-    merged = []
-    for old in earlier:
-        extra = by_seed[old["seed"]]
-        row = {**old, "rows": {**old["rows"], **extra["rows"]}, "val_rows": {**old["val_rows"], **extra["val_rows"]}}
-        row.update({k: v for k, v in extra.items() if k.startswith("history")})
-        row["wall_seconds"] = old.get("wall_seconds", 0.0) + extra["wall_seconds"]
-        merged.append(row)
-    return merged
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="0,1,2,3,4", help="comma-separated seeds (default 0-4)")
@@ -119,7 +103,10 @@ def main(argv: list[str] | None = None) -> int:
     seeds = [int(s) for s in args.seeds.split(",")]
     results = [run_openvocab(seed, settings, dataset=dataset, cache_dir=args.cache_dir) for seed in seeds]
     if args.merge:
-        results = merge_rows(json.loads(Path(args.merge).read_text())["seeds"], results)
+        try:
+            results = merge_seed_rows(json.loads(Path(args.merge).read_text())["seeds"], results)
+        except ValueError as error:
+            parser.error(f"--merge: {error}")
     Path(args.out).write_text(json.dumps({"settings": settings.to_dict(), "seeds": results}, indent=1, default=str))
     print_table(results)
     print(f"\nwrote {args.out}; {sum(r['wall_seconds'] for r in results):.0f} s of runs")

@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from agents.reasoning.pipeline import ReasonSettings, run_reasoning, summarise
+from agents.reasoning.pipeline import STAGES, ReasonSettings, run_reasoning, summarise
+from agents.reasoning.results import merge_seed_rows
 
 METRICS = (
     ("au_f1_macro", "AU-F1 macro"),
@@ -46,14 +47,16 @@ def print_tables(results: list[dict], au_budget: int) -> None:
     for name, row in summary.items():
         cells = [f"{row[k]:.1f} ± {row[k + '_std']:.1f}" if k in row else "–" for k, _ in METRICS]
         print(f"| {name} | " + " | ".join(cells) + " |")
-    if all("sft" in r["rows"] and "sft+grpo" in r["rows"] for r in results):
-        print(f"\nSFT+GRPO minus SFT per seed ({', '.join(map(str, seeds))}), test identities\n")
+    for row, title in (("sft+grpo", "SFT+GRPO"), ("sft+grpo_align", "SFT+GRPO with R_align")):
+        if not all("sft" in r["rows"] and row in r["rows"] for r in results):
+            continue
+        print(f"\n{title} minus SFT per seed ({', '.join(map(str, seeds))}), test identities\n")
         print("| metric | differences | mean |")
         print("|---|---|---|")
         for key, label in METRICS:
             if key not in results[0]["rows"]["sft"]:
                 continue
-            diffs = [r["rows"]["sft+grpo"][key] - r["rows"]["sft"][key] for r in results]
+            diffs = [r["rows"][row][key] - r["rows"]["sft"][key] for r in results]
             print(f"| {label} | {', '.join(f'{d:+.1f}' for d in diffs)} | {np.mean(diffs):+.1f} |")
     rounds = len(results[0]["synthesis"])
     if rounds:
@@ -76,6 +79,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--from-results", metavar="FILE", help="print the tables of an earlier results file; run nothing"
     )
+    parser.add_argument(
+        "--stages", default=",".join(STAGES), help=f"comma-separated stages to run (default all: {','.join(STAGES)})"
+    )
+    parser.add_argument(
+        "--merge", metavar="FILE", help="add this run's rows to an earlier results file's seeds (and write it to --out)"
+    )
     args = parser.parse_args(argv)
     if args.from_results:
         saved = json.loads(Path(args.from_results).read_text())
@@ -83,13 +92,24 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     torch.set_num_threads(1)  # results reproduce for a thread count; one keeps two runs side by side fair
 
-    settings = ReasonSettings()
-    if args.quick:
-        settings = ReasonSettings(
-            n_subjects=12, sft_epochs=3, grpo_updates=2, prompts=4, ppo_timesteps=512, au_budget=20, synthesis_rounds=1
-        )
+    stages = tuple(part for part in args.stages.split(",") if part)
+    try:
+        settings = ReasonSettings(stages=stages)
+        if args.quick:
+            settings = ReasonSettings(
+                n_subjects=12, sft_epochs=3, grpo_updates=2, prompts=4, ppo_timesteps=512, au_budget=20,
+                synthesis_rounds=1, stages=stages,
+            )  # fmt: skip
+    except ValueError as error:
+        parser.error(str(error))
     seeds = [int(s) for s in args.seeds.split(",")]
     results = [run_reasoning(seed, settings, cache_dir=args.cache_dir) for seed in seeds]
+    if args.merge:
+        earlier = json.loads(Path(args.merge).read_text())["seeds"]
+        try:
+            results = merge_seed_rows(earlier, results)
+        except ValueError as error:
+            parser.error(f"--merge: {error}")
     Path(args.out).write_text(json.dumps({"settings": settings.to_dict(), "seeds": results}, indent=1))
 
     print_tables(results, settings.au_budget)

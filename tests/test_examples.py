@@ -57,8 +57,16 @@ def test_train_grpo_reason_three_stages(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "| sft+grpo |" in text and "| maskable_ppo |" in text and "Synthesis with" in text
     result = json.loads(out.read_text())["seeds"][0]
-    assert set(result["rows"]) == set(result["val_rows"]) >= {"sft", "sft+grpo", "grpo_cold", "ppo"}
+    assert set(result["rows"]) == set(result["val_rows"]) >= {"sft", "sft+grpo", "grpo_cold", "ppo", "sft+grpo_align"}
     assert [r["round"] for r in result["synthesis"]] == [0, 1]
+    # --stages reruns chosen stages (the same numbers: each model is seeded); --merge keeps the other rows
+    merged = tmp_path / "merged.json"
+    again = ["--seeds", "0", "--quick", "--stages", "sft+grpo_align", "--merge", str(out), "--out", str(merged)]
+    assert train_grpo_reason.main([*again, "--cache-dir", str(tmp_path / "cache")]) == 0
+    redone = json.loads(merged.read_text())["seeds"][0]
+    assert set(redone["rows"]) == set(result["rows"]) and redone["synthesis"] == result["synthesis"]
+    assert redone["rows"]["sft+grpo_align"] == result["rows"]["sft+grpo_align"]
+    assert redone["rows"]["sft"] == result["rows"]["sft"]
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")

@@ -173,3 +173,22 @@ def test_observation_batch_matches_step_observations(reason_env):
     batch = env.observation_batch(np.array([4]), np.array([[0, 5] + [9] * (env.max_length - 2)]), np.array([2]))
     for key in obs:
         np.testing.assert_array_equal(batch[key][0], obs[key])
+
+
+def test_the_alignment_reward_scores_the_answer_against_the_named_units(reason_dataset, tmp_path):
+    from fer_select_env.envs.text.rewards import alignment_reward
+
+    env = gym.make(
+        "FERReason-v0",
+        dataset=reason_dataset,
+        rewards=("acc", "align"),
+        encoder=dict(TINY_CLASSIFIER),
+        cache_dir=str(tmp_path),
+    ).unwrapped
+    vocab = env.vocabulary
+    for answer in ("happy", "sad"):
+        tokens = vocab.encode(["<think>", "AU6", "AU12", "</think>", "<answer>", answer, "</answer>"])
+        info = env.score(0, tokens)
+        assert set(info["rewards"]) == {"acc", "align"}
+        assert info["rewards"]["align"] == alignment_reward(info["text"], reason_dataset.class_names)
+        assert info["rewards"]["align"] == float(answer == "happy")

@@ -180,7 +180,7 @@ def test_combine_rewards_sums_and_clips():
 
 
 def test_reward_function_tables():
-    assert set(REWARD_FUNCTIONS) == set(TRL_REWARD_FUNCTIONS) == {"format", "acc", "au"}
+    assert set(REWARD_FUNCTIONS) == set(TRL_REWARD_FUNCTIONS) == {"format", "acc", "au", "align"}
     selected = {name: REWARD_FUNCTIONS[name] for name in ("au", "acc", "format")}
     parts = {
         "au": selected["au"](GOOD, ["AU6", "AU12"]),
@@ -189,6 +189,19 @@ def test_reward_function_tables():
     }
     assert parts == {"au": 1.0, "acc": 1.0, "format": 1.0}
     assert combine_rewards(parts) == 3.0
+
+
+def test_alignment_reward_by_hand():
+    from fer_select_env.envs.text.rewards import alignment_reward, trl_alignment_reward
+
+    emotions = ("angry", "happy", "sad", "neutral")
+    assert alignment_reward("<think>AU6 AU12</think><answer>happy</answer>", emotions) == 1.0
+    assert alignment_reward("<think>AU6 AU12</think><answer>sad</answer>", emotions) == 0.0
+    assert alignment_reward("<think>AU6 AU12</think>", emotions) == 0.0  # no answer is not aligned
+    assert alignment_reward("<think></think><answer>neutral</answer>", emotions) == 1.0  # ∅ fits neutral
+    assert alignment_reward("<answer>happy</answer>", emotions) == 0.0  # no think: ∅, which fits neutral only
+    # it scores the AUs against the answer, never against the truth: a wrong pair that agrees still pays
+    assert trl_alignment_reward(["<think>AU6 AU12</think><answer>happy</answer>", "x"], emotions=emotions) == [1.0, 0.0]
 
 
 # ------------------------------------------------------------------------------------------------ TRL wrappers

@@ -11,29 +11,13 @@ from sklearn.metrics import f1_score
 from stable_baselines3.common.policies import ActorCriticPolicy
 
 from agents.common.inference import policy_logits
-from fer_select_env.envs.text.rewards import accuracy_reward, format_reward
-from fer_select_env.faces.action_units import EMOTION_AU_PROTOTYPES
-
-CORE_PROBABILITY = 0.5
-"""A prototype unit is *core* when an emotion shows it with at least this probability."""
-
-
-def core_units(emotion: str) -> frozenset[str]:
-    """The units an emotion's EMFACS prototype shows with probability >= :data:`CORE_PROBABILITY`."""
-    return frozenset(au for au, (p, _) in EMOTION_AU_PROTOTYPES[emotion].items() if p >= CORE_PROBABILITY)
-
-
-def fitting_emotions(aus: frozenset[str] | set[str], emotions: tuple[str, ...]) -> set[str]:
-    """The emotions whose core units best match an AU set (highest Jaccard similarity; ∅ matches neutral's
-    empty prototype exactly). The quality check of synthesis and the alignment metric use it."""
-    aus = frozenset(aus)
-    scores = {}
-    for e in emotions:
-        core = core_units(e) if e in EMOTION_AU_PROTOTYPES else frozenset()
-        union = aus | core
-        scores[e] = 1.0 if not union else len(aus & core) / len(union)
-    best = max(scores.values())
-    return {e for e, s in scores.items() if s == best}
+from fer_select_env.envs.text.rewards import (
+    CORE_PROBABILITY,
+    accuracy_reward,
+    core_units,
+    fitting_emotions,
+    format_reward,
+)
 
 
 def decode(

@@ -27,6 +27,7 @@ STAGES: tuple[str, ...] = (
     "ppo",
     "maskable_ppo",
     "synthesis",
+    "sft+grpo_align",
 )
 
 
@@ -59,6 +60,12 @@ class ReasonSettings:
     synthesis_consensus: bool = True
     net_arch: list[int] = field(default_factory=lambda: [128, 128])
     stages: tuple[str, ...] = STAGES
+
+    def __post_init__(self) -> None:
+        unknown = [stage for stage in self.stages if stage not in STAGES]
+        if unknown:
+            raise ValueError(f"stages: unknown {unknown}; choices are {list(STAGES)} (sft always runs)")
+        self.stages = tuple(self.stages)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -135,6 +142,7 @@ def run_reasoning(
         "grpo_cold": (("au", "acc", "format"), False),
         "sft+grpo_no_au": (("acc", "format"), True),
         "sft+grpo_no_format": (("au", "acc"), True),
+        "sft+grpo_align": (("au", "acc", "format", "align"), True),  # ours: the alignment metric as a reward
     }
     histories: dict[str, list[dict[str, float]]] = {}
     for name, (rewards, from_sft) in variants.items():

@@ -10,11 +10,13 @@ from typing import Any, ClassVar
 import numpy as np
 
 from fer_select_env.core.checks import check_choice, check_int_at_least
+from fer_select_env.core.emotions import FER2013_CLASS_NAMES
 from fer_select_env.data.dataset import FERDataset
 from fer_select_env.data.reasoning import FERReasonDataset, au_names, make_reasoning_dataset
 from fer_select_env.envs.text.rewards import (
     REWARD_FUNCTIONS,
     accuracy_reward,
+    alignment_reward,
     au_reward,
     combine_rewards,
     format_reward,
@@ -60,9 +62,15 @@ def _check_rewards(value: object) -> tuple[str, ...]:
 
 
 def reason_rewards(
-    text: str, label: str, true_aus: Sequence[str], names: Sequence[str], au_known: bool = True
+    text: str,
+    label: str,
+    true_aus: Sequence[str],
+    names: Sequence[str],
+    au_known: bool = True,
+    emotions: Sequence[str] = FER2013_CLASS_NAMES,
 ) -> dict[str, float]:
-    """The selected Facial-R1 reward components of one completion (``info["rewards"]``).
+    """The selected reward components of one completion (``info["rewards"]``): Facial-R1's three and our
+    alignment reward (against the label set ``emotions``).
 
     R_AU is scored only where the face's AUs are known; elsewhere (emotion-only data) it is 0, as upstream
     scores data without AU annotations."""
@@ -72,6 +80,8 @@ def reason_rewards(
             out[name] = format_reward(text)
         elif name == "acc":
             out[name] = accuracy_reward(text, f"{ANSWER}{label}{END_ANSWER}")
+        elif name == "align":
+            out[name] = alignment_reward(text, emotions)
         else:
             out[name] = au_reward(text, true_aus) if au_known else 0.0
     return out
@@ -143,6 +153,7 @@ class FERReasonEnv(TokenEnv):
     | `format` | 1 if the whole text is `<think>…</think>\\s*<answer>…</answer>`, else 0 |
     | `acc` | 1 if the last `<answer>` content equals the label exactly (case-sensitive), else 0 |
     | `au` | 2·F1 − 1 of the AUs in `<think>` against the truth; −1 when none is named; 0 when the AUs are unknown |
+    | `align` | ours, opt-in: 1 if the answer best fits the AUs named in `<think>` (the alignment metric), else 0 |
 
     ## Starting State
 
@@ -235,7 +246,7 @@ class FERReasonEnv(TokenEnv):
         label = self.dataset.class_names[int(self.labels[index])]
         return {
             "text": text,
-            "rewards": reason_rewards(text, label, truth, self.reward_names, known),
+            "rewards": reason_rewards(text, label, truth, self.reward_names, known, self.dataset.class_names),
             "answer": parse_answer(text),
             "predicted_aus": tuple(sorted(parse_think_aus(text))),
             "true_aus": truth,

@@ -47,6 +47,9 @@ from typing import Any
 
 import numpy as np
 
+from fer_select_env.core.emotions import FER2013_CLASS_NAMES
+from fer_select_env.faces.action_units import EMOTION_AU_PROTOTYPES
+
 DEFAULT_EMPTY_TRUTH_REWARD = 0.5
 """Accuracy reward when the ground-truth answer is empty (upstream's constant)."""
 
@@ -206,10 +209,43 @@ def combine_rewards(components: Mapping[str, float], clip: float = DEFAULT_CLIP)
     return min(clip, max(-clip, math.fsum(values)))
 
 
+# --------------------------------------------------------------------------- reasoning-answer alignment (ours)
+CORE_PROBABILITY = 0.5
+"""A prototype unit is *core* when an emotion shows it with at least this probability."""
+
+
+def core_units(emotion: str) -> frozenset[str]:
+    """The units an emotion's EMFACS prototype shows with probability >= :data:`CORE_PROBABILITY`."""
+    return frozenset(au for au, (p, _) in EMOTION_AU_PROTOTYPES[emotion].items() if p >= CORE_PROBABILITY)
+
+
+def fitting_emotions(aus: Iterable[str], emotions: Sequence[str]) -> set[str]:
+    """The emotions whose core units best match an AU set (highest Jaccard similarity; ∅ matches neutral's
+    empty prototype exactly). The alignment metric, the synthesis quality check and :func:`alignment_reward`
+    use it."""
+    aus = frozenset(aus)
+    scores = {}
+    for e in emotions:
+        core = core_units(e) if e in EMOTION_AU_PROTOTYPES else frozenset()
+        union = aus | core
+        scores[e] = 1.0 if not union else len(aus & core) / len(union)
+    best = max(scores.values())
+    return {e for e, s in scores.items() if s == best}
+
+
+def alignment_reward(text: str, emotions: Sequence[str] = FER2013_CLASS_NAMES) -> float:
+    """1 when the answered emotion is among :func:`fitting_emotions` of the AUs named in ``<think>``, else 0 (no
+    answer is not aligned): the reasoning-answer alignment metric as a verifiable reward. **Not in Facial-R1**,
+    whose rewards score the AUs and the answer each against the truth, never against each other."""
+    answer = parse_answer(text)
+    return float(answer is not None and answer in fitting_emotions(parse_think_aus(text), emotions))
+
+
 REWARD_FUNCTIONS: Mapping[str, Callable[..., float]] = MappingProxyType(
-    {"format": format_reward, "acc": accuracy_reward, "au": au_reward}
+    {"format": format_reward, "acc": accuracy_reward, "au": au_reward, "align": alignment_reward}
 )
-"""Reward name -> pure function: ``format(text)``, ``acc(text, solution)``, ``au(text, true_aus)``."""
+"""Reward name -> pure function: ``format(text)``, ``acc(text, solution)``, ``au(text, true_aus)`` (Facial-R1's
+three), and ``align(text, emotions)`` (ours: :func:`alignment_reward`)."""
 
 
 # ---------------------------------------------------------------------------------------------------- TRL wrappers
@@ -284,26 +320,39 @@ def trl_au_reward(completions: Sequence[Any], aus: Sequence[Iterable[str] | str]
     ]
 
 
+def trl_alignment_reward(
+    completions: Sequence[Any], *, emotions: Sequence[str] = FER2013_CLASS_NAMES, **kwargs: Any
+) -> list[float]:
+    """:func:`alignment_reward` per completion (``emotions``: the label set; FER2013's by default); other kwargs
+    are ignored."""
+    return [alignment_reward(text, emotions) for text in _completion_texts(completions)]
+
+
 TRL_REWARD_FUNCTIONS: Mapping[str, Callable[..., list[float]]] = MappingProxyType(
-    {"format": trl_format_reward, "acc": trl_accuracy_reward, "au": trl_au_reward}
+    {"format": trl_format_reward, "acc": trl_accuracy_reward, "au": trl_au_reward, "align": trl_alignment_reward}
 )
 """The same names as :data:`REWARD_FUNCTIONS`, mapped to the TRL-signature wrappers."""
 
 
 __all__ = [
+    "CORE_PROBABILITY",
     "DEFAULT_CLIP",
     "DEFAULT_EMPTY_TRUTH_REWARD",
     "REWARD_FUNCTIONS",
     "TRL_REWARD_FUNCTIONS",
     "accuracy_reward",
+    "alignment_reward",
     "au_f1",
     "au_reward",
     "combine_rewards",
+    "core_units",
+    "fitting_emotions",
     "format_reward",
     "parse_answer",
     "parse_think_aus",
     "parse_true_aus",
     "trl_accuracy_reward",
+    "trl_alignment_reward",
     "trl_au_reward",
     "trl_format_reward",
 ]
