@@ -4,11 +4,13 @@
     python examples/train_sac_smile.py --algo ppo --seeds 0 1 2 3 4 --out ppo.json
     python examples/train_sac_smile.py --baselines-only --seeds 0 1 2 3 4 --out baselines.json
     python examples/train_sac_smile.py --merge ppo.json baselines.json --pictures docs/img
+    python examples/train_sac_smile.py --algo ppo_incumbent --split val --viewers 50 --timesteps 40000
 
 Read top to bottom: the env trains (or loads from the cache) its camera classifier and referee; the agent
 learns on fresh training viewers with the bundled settings (``agents.smile.settings``); then the agent and
-the search baselines each meet the same held-out viewers (``viewers="test"``, ids 0 … N−1) with the same
-camera-frame budget, and are scored by the viewers' final true smile (``agents.smile.evaluation``).
+the search baselines each meet the same held-out viewers (``viewers="test"``, ids 0 … N−1; ``--split val``:
+the validation viewers, for choosing settings) with the same camera-frame budget, and are scored by the
+viewers' final true smile (``agents.smile.evaluation``).
 """
 
 from __future__ import annotations
@@ -26,7 +28,14 @@ import torch
 import fer_select_env  # noqa: F401  (registers FERSmile-v0)
 from agents.smile.evaluation import evaluate, play, summarise
 from agents.smile.search import SEARCHES, make_search
-from agents.smile.settings import DEFAULT_TIMESTEPS, HISTORY, SMILE_ALGORITHMS, make_smile_env, train_smile_agent
+from agents.smile.settings import (
+    DEFAULT_TIMESTEPS,
+    DETERMINISTIC,
+    HISTORY,
+    SMILE_ALGORITHMS,
+    make_smile_env,
+    train_smile_agent,
+)
 from fer_select_env.envs.smile.emoticon import draw_emoticon, from_unit
 from fer_select_env.envs.smile.plots import episode_strip, plot_smile_curves
 
@@ -39,14 +48,14 @@ def _row(name: str, summaries: list[dict]) -> str:
         # The gap is linear, so a summary written before it was recorded still gives it exactly.
         values = [s.get(key, s["expected_happiness"] - s["referee_happy"]) for s in summaries]
         cells.append(f"{np.mean(values):6.3f} ± {np.std(values):.3f}")
-    return f"{name:22s}{len(summaries):>5d}  " + "  ".join(cells)
+    return f"{name:30s}{len(summaries):>5d}  " + "  ".join(cells)
 
 
 def _print_table(results: dict[str, dict[str, dict]], algo: str | None) -> None:
     seeds = max(len(per_seed) for per_seed in results.values())
     viewers = max(s["episodes"] for per_seed in results.values() for s in per_seed.values())
     print(f"\n{viewers} held-out viewers per seed, mean ± std over seeds (at most {seeds}):")
-    print(f"{'agent':22s}{'seeds':>5s}  " + "  ".join(f"{k:>14s}" for k in SHOWN))
+    print(f"{'agent':30s}{'seeds':>5s}  " + "  ".join(f"{k:>14s}" for k in SHOWN))
     for name, per_seed in results.items():
         print(_row(name, list(per_seed.values())))
     for name in [algo] if algo else [n for n in results if n in SMILE_ALGORITHMS]:
@@ -56,12 +65,12 @@ def _print_table(results: dict[str, dict[str, dict]], algo: str | None) -> None:
             print(f"{name} − monte_carlo, final true smile: {ours - mc:+.3f}")
 
 
-def _strip(env: gym.Env, agent, viewer: int, path: Path, every: int = 10) -> None:
+def _strip(env: gym.Env, agent, viewer: int, path: Path, every: int = 10, deterministic: bool = True) -> None:
     """The emoticon an agent shows, over the viewer's last camera frame, at reset and every ``every`` steps."""
     base = env.unwrapped
     shown = [
         (draw_emoticon(from_unit(base.parameters), 96), base.last_frame)
-        for step, _ in enumerate(play(env, agent, viewer, seed=0))
+        for step, _ in enumerate(play(env, agent, viewer, seed=0, deterministic=deterministic))
         if step % every == 0
     ]
     strip = episode_strip([emoticon for emoticon, _ in shown], [face for _, face in shown])
@@ -92,6 +101,16 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--history", type=int, default=HISTORY, help=f"steps the policy sees (default {HISTORY})")
     parser.add_argument("--viewers", type=int, default=100, help="held-out viewers per seed (default 100)")
+    parser.add_argument(
+        "--split", default="test", choices=["test", "val"], help="score on the test (default) or validation viewers"
+    )
+    parser.add_argument(
+        "--actions",
+        nargs="+",
+        default=["bundled"],
+        choices=["bundled", "deterministic", "stochastic"],
+        help="how the policy acts when scored (bundled: agents.smile.settings.DETERMINISTIC); several: one row each",
+    )
     parser.add_argument("--baselines-only", action="store_true", help="evaluate the searches only")
     parser.add_argument("--no-baselines", action="store_true", help="evaluate the trained agent only")
     parser.add_argument("--viewer", default="simulated", choices=["simulated", "mirror"], help="mirror: diagnostic")
@@ -112,18 +131,22 @@ def main(argv: list[str] | None = None) -> dict:
             t0 = time.perf_counter()
             model = train_smile_agent(args.algo, args.timesteps, seed=seed, env_kwargs=env_kwargs, history=args.history)
             trained = time.perf_counter() - t0
-            test_env = make_smile_env(args.algo, args.history, viewers="test", **env_kwargs)
-            summary = summarise(evaluate(test_env, model, viewers, seed=seed))
-            summary["train_seconds"] = trained
-            results.setdefault(args.algo, {})[str(seed)] = summary
-            print(f"seed {seed}: {args.algo} final true smile {summary['final_smile']:.3f} ({trained:.0f} s)")
+            test_env = make_smile_env(args.algo, args.history, viewers=args.split, **env_kwargs)
+            for actions in args.actions:
+                deterministic = DETERMINISTIC[args.algo] if actions == "bundled" else actions == "deterministic"
+                name = args.algo if actions == "bundled" else f"{args.algo} ({actions})"
+                summary = summarise(evaluate(test_env, model, viewers, seed=seed, deterministic=deterministic))
+                summary["train_seconds"] = trained
+                results.setdefault(name, {})[str(seed)] = summary
+                print(f"seed {seed}: {name} final true smile {summary['final_smile']:.3f} ({trained:.0f} s)")
             if args.pictures and seed == args.seeds[0]:
                 Path(args.pictures).mkdir(parents=True, exist_ok=True)
-                _strip(test_env, model, 0, Path(args.pictures) / f"smile_strip_{args.algo}.png")
+                path = Path(args.pictures) / f"smile_strip_{args.algo}.png"
+                _strip(test_env, model, 0, path, deterministic=DETERMINISTIC[args.algo])
         if not args.no_baselines:
             for name in SEARCHES:
                 search = make_search(name, seed)
-                test_env = gym.make("FERSmile-v0", action=search.action_mode, viewers="test", **env_kwargs)
+                test_env = gym.make("FERSmile-v0", action=search.action_mode, viewers=args.split, **env_kwargs)
                 results.setdefault(name, {})[str(seed)] = summarise(evaluate(test_env, search, viewers, seed=seed))
                 if args.pictures and name == "monte_carlo" and seed == args.seeds[0]:
                     Path(args.pictures).mkdir(parents=True, exist_ok=True)
@@ -131,9 +154,10 @@ def main(argv: list[str] | None = None) -> dict:
     _print_table(results, args.algo)
     out = {
         "algo": args.algo,
-        "timesteps": args.timesteps or DEFAULT_TIMESTEPS[args.algo],
+        "timesteps": DEFAULT_TIMESTEPS[args.algo] if args.timesteps is None else args.timesteps,
         "seeds": args.seeds,
         "viewers": args.viewers,
+        "split": args.split,
         "results": results,
         "seconds": time.perf_counter() - start,
     }

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import fer_select_env  # noqa: F401  (registers the ids)
-from agents.smile.evaluation import evaluate, summarise
+from agents.smile.evaluation import current_answer, evaluate, run_episode, summarise
 from agents.smile.search import MonteCarloSearch, OracleSearch, make_search
 from fer_select_env.data.dataset import FERDataset
 from fer_select_env.data.five_class import FIVE_CLASS_NAMES, five_class_subset, make_five_class_faces
@@ -22,7 +22,7 @@ from fer_select_env.envs.smile.emoticon import (
     from_unit,
     to_unit,
 )
-from fer_select_env.envs.smile.env import FERSmileEnv, viewer_of
+from fer_select_env.envs.smile.env import VIEWER_SPLITS, FERSmileEnv, viewer_of
 from fer_select_env.envs.smile.viewer import ViewerPopulation, sample_viewer
 from fer_select_env.models.camera import CameraClassifierConfig, train_camera_classifier
 
@@ -161,7 +161,13 @@ def test_camera_classifier_trains_under_no_grad(tmp_path):
 
 # ------------------------------------------------------------------------------------------------ env
 @pytest.mark.parametrize(
-    ("action", "space"), [("delta", gym.spaces.Box), ("coordinate", gym.spaces.Discrete), ("absolute", gym.spaces.Box)]
+    ("action", "space"),
+    [
+        ("delta", gym.spaces.Box),
+        ("coordinate", gym.spaces.Discrete),
+        ("absolute", gym.spaces.Box),
+        ("incumbent", gym.spaces.Box),
+    ],
 )
 def test_action_spaces(cache, action, space):
     env = make(cache, action=action)
@@ -216,22 +222,28 @@ def test_budget_truncation_and_info(cache):
 
 
 def test_rewards_match_a_hand_computation(cache):
-    for reward, normalise in (("happiness", "none"), ("happiness", "baseline"), ("improvement", "none")):
-        env = make(cache, reward=reward, normalise=normalise, max_steps=6)
+    cases = [("happiness", "none"), ("happiness", "baseline"), ("improvement", "none"), ("incumbent_rise", "none")]
+    for (reward, normalise), action in zip(cases * 2, ["delta"] * 4 + ["incumbent"] * 4, strict=True):
+        env = make(cache, reward=reward, normalise=normalise, max_steps=6, action=action)
         _, info = env.reset(seed=3)
         start = best = info["happiness"]
         env.action_space.seed(0)
         for _ in range(6):
             _, r, _, _, info = env.step(env.action_space.sample())
             h = info["happiness"]
-            expected = {"none": h, "baseline": h - start}[normalise] if reward == "happiness" else h - best
+            expected = {
+                "happiness": {"none": h, "baseline": h - start}[normalise],
+                "improvement": h - best,
+                "incumbent_rise": max(0.0, h - best),
+            }[reward]
             assert r == pytest.approx(expected)
             best = max(best, h)
 
 
-def test_deterministic_for_a_seed(cache):
+@pytest.mark.parametrize("action", ["delta", "incumbent"])
+def test_deterministic_for_a_seed(cache, action):
     def rollout():
-        env = make(cache)
+        env = make(cache, action=action)
         env.action_space.seed(5)
         obs, info = env.reset(seed=11)
         out = [obs, info["viewer"]]
@@ -256,6 +268,150 @@ def test_held_out_viewer_replays(cache):
         env.reset(options={"index": 1})
 
 
+def test_train_and_test_streams_are_unchanged_by_val():
+    pop = ViewerPopulation()
+    assert VIEWER_SPLITS[:2] == ("train", "test")  # "val" was appended: the old streams keep their seeds
+    for split, position in (("train", 0), ("test", 1)):
+        rng = np.random.default_rng([0x5E11E, position, 4])
+        assert np.array_equal(viewer_of(split, 4, pop).ideal, sample_viewer(pop, rng, 48).ideal)
+
+
+def test_val_viewers_are_a_third_deterministic_stream():
+    pop = ViewerPopulation()
+    val = [viewer_of("val", i, pop).ideal for i in range(30)]
+    assert all(np.array_equal(a, viewer_of("val", i, pop).ideal) for i, a in enumerate(val))
+    others = [viewer_of(s, i, pop).ideal for s in ("train", "test") for i in range(30)]
+    assert not any(np.allclose(a, b) for a in val for b in others)
+
+
+def test_val_viewer_replays_and_its_range(cache):
+    env = make(cache, viewers="val")
+    _, info = env.reset(seed=0, options={"viewer": 999})
+    assert info["viewer"] == 999
+    assert np.array_equal(env.viewer.ideal, viewer_of("val", 999, env.population).ideal)
+    env.reset(seed=0)
+    assert 0 <= env.viewer_id < 1000 and np.array_equal(
+        env.viewer.ideal, viewer_of("val", env.viewer_id, env.population).ideal
+    )
+    with pytest.raises(ValueError, match="out of range; viewers='val' has 1000"):
+        env.reset(options={"viewer": 1000})
+
+
+# --------------------------------------------------------------------------------------- incumbent mode
+def test_incumbent_observation_layout(cache):
+    env = make(cache, action="incumbent", step_size=0.1)
+    assert env.observation_space.shape == (19,)
+    assert np.array_equal(env.observation_space.low[[8, 17, 18]], [0, 0, 0])
+    assert np.all(env.observation_space.low[9:17] == -1) and np.all(env.observation_space.high == 1)
+    obs, info = env.reset(seed=0)
+    assert env.observation_space.contains(obs)
+    assert np.allclose(obs[:8], to_unit(START), atol=1e-6) and np.all(obs[9:17] == 0)
+    assert obs[8] == obs[17] == pytest.approx(info["happiness"], abs=1e-6) and obs[18] == 0.0
+    env.action_space.seed(1)
+    for step in range(1, 6):
+        action = env.action_space.sample()
+        before = env.incumbent
+        obs, _, _, _, info = env.step(action)
+        assert env.observation_space.contains(obs)
+        assert np.allclose(obs[:8], env.incumbent, atol=1e-6) and obs[8] == pytest.approx(env.best_happiness)
+        assert obs[17] == pytest.approx(info["happiness"]) and obs[18] == pytest.approx(step / 5)
+        if np.array_equal(env.incumbent, before):  # rejected: the try, as applied, relative to the incumbent
+            assert np.allclose(obs[9:17], (env.parameters - before) / 0.2, atol=1e-6)
+        else:
+            assert np.all(obs[9:17] == 0)
+    dict_env = make(cache, action="incumbent", observation="dict")
+    obs, _ = dict_env.reset(seed=0)
+    assert dict_env.observation_space.contains(obs) and obs["state"].shape == (19,)
+
+
+def test_incumbent_changes_only_to_a_strictly_better_measurement(cache):
+    env = make(cache, action="incumbent", max_steps=25)
+    _, info = env.reset(seed=2)
+    best, incumbent = info["happiness"], env.parameters
+    assert env.best_happiness == best and np.array_equal(env.incumbent, incumbent)
+    env.action_space.seed(2)
+    accepted = rejected = 0
+    for _ in range(25):
+        _, _, _, _, info = env.step(env.action_space.sample())
+        if info["happiness"] > best:
+            best, incumbent = info["happiness"], env.parameters
+            accepted += 1
+        else:
+            rejected += 1
+        assert env.best_happiness == best and np.array_equal(env.incumbent, incumbent)
+        assert np.array_equal(env.answer, incumbent)
+    assert accepted and rejected
+
+
+def test_incumbent_action_moves_from_the_incumbent_not_the_shown(cache):
+    env = make(cache, action="incumbent", step_size=0.25, max_steps=30)
+    env.reset(seed=0)
+    env.action_space.seed(0)
+    for _ in range(29):
+        incumbent = env.incumbent
+        action = env.action_space.sample()
+        env.step(action)
+        assert np.allclose(env.parameters, np.clip(incumbent + action * 0.5, -1, 1))
+        if not np.array_equal(env.incumbent, env.parameters):  # rejected: shown and incumbent differ
+            break
+    else:
+        pytest.fail("no try was rejected")
+    shown, incumbent = env.parameters, env.incumbent
+    env.step(np.zeros(8, np.float32))
+    assert np.array_equal(env.parameters, incumbent) and not np.array_equal(env.parameters, shown)
+    delta = make(cache, action="delta")
+    delta.reset(seed=0)
+    assert np.array_equal(delta.answer, delta.parameters)  # other modes answer with what they show
+
+
+def test_incumbent_mode_refuses_bad_actions_and_passes_both_checkers(cache):
+    import warnings
+
+    from gymnasium.utils.env_checker import check_env
+    from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+    env = make(cache, action="incumbent")
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="8 finite numbers"):
+        env.step(np.zeros(3, np.float32))
+    with pytest.raises(ValueError, match="8 finite numbers"):
+        env.step(np.full(8, np.nan, np.float32))
+    kwargs = {"faces": FACES, "classifier": TINY, "cache_dir": cache, "max_steps": 4, "n_frames": 2}
+    env = gym.make("FERSmile-v0", action="incumbent", render_mode="rgb_array", **kwargs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        check_env(env.unwrapped)
+        sb3_check_env(env.unwrapped, warn=True)
+
+
+def test_a_policy_in_incumbent_mode_is_scored_by_the_incumbent(cache):
+    class Fixed:  # an SB3-like policy: always the same try
+        def predict(self, obs, deterministic=True):
+            return np.full(8, 0.7 if deterministic else -0.7, np.float32), None
+
+    env = make(cache, action="incumbent", viewers="val", max_steps=4)
+    record = run_episode(env, Fixed(), 3, seed=0)
+    assert record["final_smile"] == pytest.approx(env.viewer.smile(env.incumbent))
+    assert record["best_measured"] == pytest.approx(env.best_happiness)
+    assert np.array_equal(current_answer(env, Fixed()), env.incumbent)
+    delta = make(cache, action="delta", viewers="val", max_steps=4)
+    record = run_episode(delta, Fixed(), 3, seed=0)
+    assert record["final_smile"] == pytest.approx(delta.viewer.smile(delta.parameters))
+
+
+def test_ppo_incumbent_trains_and_samples_its_evaluation(cache):
+    from agents.smile.settings import DETERMINISTIC, make_smile_env, train_smile_agent
+
+    kwargs = {"faces": FACES, "classifier": TINY, "cache_dir": cache, "max_steps": 4, "n_frames": 2}
+    model = train_smile_agent("ppo_incumbent", 200, seed=0, env_kwargs=kwargs, n_steps=8, batch_size=16, n_epochs=1)
+    env = make_smile_env("ppo_incumbent", viewers="val", **kwargs)
+    assert env.unwrapped.action_mode == "incumbent" and env.unwrapped.reward_mode == "incumbent_rise"
+    assert env.observation_space.shape == (38,) and DETERMINISTIC["ppo_incumbent"] is False
+    a = summarise(evaluate(env, model, [0, 1], seed=0, deterministic=False))
+    b = summarise(evaluate(env, model, [0, 1], seed=0, deterministic=False))
+    assert a["final_smile"] == b["final_smile"] and a["episodes"] == 2  # sampled, but seeded: it replays
+
+
 def test_unchanged_emoticon_habituates(cache):
     env = make(cache, action="delta", max_steps=6)
     env.reset(seed=0)
@@ -275,7 +431,8 @@ def test_mirror_reads_the_emoticon(cache):
     [
         ({"action": "joystick"}, "action"),
         ({"reward": "smiles"}, "reward"),
-        ({"viewers": "val"}, "viewers"),
+        ({"viewers": "validation"}, "viewers"),
+        ({"reward": "rise"}, "reward"),
         ({"step_size": 0.0}, "step_size"),
         ({"n_frames": 0}, "n_frames"),
         ({"random_start": 1}, "random_start"),

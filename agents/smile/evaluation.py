@@ -1,8 +1,9 @@
 """Evaluate a FERSmile-v0 agent (an SB3 model or a search of :mod:`.search`) on held-out viewers.
 
 Every agent spends the same camera frames: reset's measurement plus ``n_frames`` per step, ``max_steps``
-steps. An episode's *answer* is the emoticon the agent ends with: the last one shown for a policy, the
-incumbent for a search. It is scored by the viewer's **final true smile**: the true smile u of the answer
+steps. An episode's *answer* is the emoticon the agent ends with: the incumbent for a search, and for a policy
+the base env's ``answer`` (the last emoticon shown, or in ``action="incumbent"`` mode the incumbent the env
+keeps). It is scored by the viewer's **final true smile**: the true smile u of the answer
 seen fresh (without habituation, which depends on what was shown before). The **regret** is the oracle's
 final true smile (the viewer's ideal emoticon) minus the agent's. The **referee's P(happy)** and the reward
 classifier's expected P(happy) of the answer are measured on 100 fresh frames outside the budget
@@ -22,11 +23,13 @@ import numpy as np
 PROBE_FRAMES = 100
 
 
-def play(env: gym.Env, agent: Any, viewer: int, seed: int) -> Iterator[dict[str, Any]]:
+def play(env: gym.Env, agent: Any, viewer: int, seed: int, deterministic: bool = True) -> Iterator[dict[str, Any]]:
     """Drive one episode on held-out viewer ``viewer``, yielding reset's ``info`` and then every step's.
 
     ``agent`` is a search (it has ``start``/``act``/``observe``) or anything with SB3's ``predict``
-    (deterministic actions); ``env`` may be wrapped (a policy's observation history), its base env is a
+    (``deterministic`` actions, or sampled from the policy: an explicit setting of each bundled algorithm,
+    ``agents.smile.settings.DETERMINISTIC``; sampled actions draw from torch's generator, which
+    :func:`evaluate` seeds); ``env`` may be wrapped (a policy's observation history), its base env is a
     FERSmileEnv, which holds the emoticon shown at each yield.
     """
     base = env.unwrapped
@@ -37,7 +40,7 @@ def play(env: gym.Env, agent: Any, viewer: int, seed: int) -> Iterator[dict[str,
     yield info
     done = False
     while not done:
-        action = agent.act() if is_search else agent.predict(obs, deterministic=True)[0]
+        action = agent.act() if is_search else agent.predict(obs, deterministic=deterministic)[0]
         obs, _, terminated, truncated, info = env.step(action)
         if is_search:
             agent.observe(base.parameters, float(info["happiness"]))
@@ -46,16 +49,17 @@ def play(env: gym.Env, agent: Any, viewer: int, seed: int) -> Iterator[dict[str,
 
 
 def current_answer(env: gym.Env, agent: Any) -> np.ndarray:
-    """The agent's answer now: a search's incumbent, or the emoticon a policy shows."""
-    return agent.answer if hasattr(agent, "act") else env.unwrapped.parameters
+    """The agent's answer now: a search's incumbent, or for a policy the base env's ``answer`` (the emoticon it
+    shows; in ``action="incumbent"`` mode the incumbent the env keeps)."""
+    return agent.answer if hasattr(agent, "act") else env.unwrapped.answer
 
 
-def run_episode(env: gym.Env, agent: Any, viewer: int, seed: int) -> dict[str, Any]:
+def run_episode(env: gym.Env, agent: Any, viewer: int, seed: int, deterministic: bool = True) -> dict[str, Any]:
     """One episode of :func:`play`: the answer's scores and the learning curve (frames used → the fresh true
     smile of the answer at that point)."""
     base = env.unwrapped
     measured, curve = [], []
-    for info in play(env, agent, viewer, seed):
+    for info in play(env, agent, viewer, seed, deterministic):
         measured.append(float(info["happiness"]))
         curve.append((int(info["frames_used"]), base.viewer.smile(current_answer(env, agent))))
     answer = current_answer(env, agent)
@@ -80,9 +84,17 @@ def run_episode(env: gym.Env, agent: Any, viewer: int, seed: int) -> dict[str, A
     }
 
 
-def evaluate(env: gym.Env, agent: Any, viewers: Iterable[int], seed: int = 0) -> list[dict[str, Any]]:
-    """:func:`run_episode` on every viewer id of ``viewers`` (episode ``j`` seeded ``seed·10⁴ + j``)."""
-    return [run_episode(env, agent, v, seed * 10_000 + j) for j, v in enumerate(viewers)]
+def evaluate(
+    env: gym.Env, agent: Any, viewers: Iterable[int], seed: int = 0, deterministic: bool = True
+) -> list[dict[str, Any]]:
+    """:func:`run_episode` on every viewer id of ``viewers`` (episode ``j`` seeded ``seed·10⁴ + j``). With
+    ``deterministic=False`` a policy samples its actions, and torch's generator is seeded ``seed`` first, so
+    that the evaluation replays."""
+    if not deterministic and not hasattr(agent, "act"):
+        import torch
+
+        torch.manual_seed(seed)
+    return [run_episode(env, agent, v, seed * 10_000 + j, deterministic) for j, v in enumerate(viewers)]
 
 
 SUMMARY_KEYS: tuple[str, ...] = (

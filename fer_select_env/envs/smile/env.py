@@ -31,24 +31,34 @@ from fer_select_env.envs.smile.emoticon import (
 from fer_select_env.envs.smile.viewer import Viewer, ViewerPopulation, sample_viewer
 from fer_select_env.models.camera import CameraClassifierConfig
 
-ACTIONS: tuple[str, ...] = ("delta", "coordinate", "absolute")
-REWARDS: tuple[str, ...] = ("happiness", "improvement")
+ACTIONS: tuple[str, ...] = ("delta", "coordinate", "absolute", "incumbent")
+REWARDS: tuple[str, ...] = ("happiness", "improvement", "incumbent_rise")
 OBSERVATIONS: tuple[str, ...] = ("vector", "dict")
 VIEWER_MODELS: tuple[str, ...] = ("simulated", "mirror")
-VIEWER_SPLITS: tuple[str, ...] = ("train", "test")
+VIEWER_SPLITS: tuple[str, ...] = ("train", "test", "val")  # appended only: a split's index seeds its stream
 NORMALISATIONS: tuple[str, ...] = ("none", "baseline")
 RESET_OPTIONS: tuple[str, ...] = ("viewer",)
 IMAGE_SIZE = 48
 NUM_TEST_VIEWERS = 1000
 """Held-out viewers ``0 … 999`` of ``viewers="test"``; the benchmark uses the first 100."""
+NUM_VAL_VIEWERS = 1000
+"""Validation viewers ``0 … 999`` of ``viewers="val"``: tune on these, never on the test viewers."""
 _VIEWER_SALT = 0x5E11E
 _TRAIN_VIEWER_IDS = 2**31
 
 
 def viewer_of(split: str, index: int, population: ViewerPopulation) -> Viewer:
-    """Viewer ``index`` of the ``"train"`` or ``"test"`` stream: the two streams never share a viewer."""
+    """Viewer ``index`` of the ``"train"``, ``"test"`` or ``"val"`` stream: the streams never share a viewer.
+
+    Each stream is seeded by the split's position in :data:`VIEWER_SPLITS`, so a split added at its end leaves
+    the older streams' viewers unchanged."""
     rng = np.random.default_rng([_VIEWER_SALT, VIEWER_SPLITS.index(split), int(index)])
     return sample_viewer(population, rng, IMAGE_SIZE)
+
+
+def _num_viewers(split: str) -> int:
+    """How many viewer ids ``split`` serves (``"train"``: a practically endless stream)."""
+    return {"test": NUM_TEST_VIEWERS, "val": NUM_VAL_VIEWERS}.get(split, _TRAIN_VIEWER_IDS)
 
 
 def _population(value: object) -> ViewerPopulation:
@@ -85,6 +95,8 @@ class FERSmileEnv(gym.Env[Any, Any]):
     obs, info = env.reset(seed=0)
     test = gym.make("FERSmile-v0", viewers="test")
     obs, info = test.reset(seed=0, options={"viewer": 7})  # held-out viewer 7
+    val = gym.make("FERSmile-v0", viewers="val")  # validation viewers: tune here, not on the test viewers
+    env = gym.make("FERSmile-v0", action="incumbent")  # moves from the best-measured emoticon, which it keeps
     ```
 
     ## Description
@@ -102,7 +114,10 @@ class FERSmileEnv(gym.Env[Any, Any]):
     the same frames; it is reported, never rewarded.
 
     `viewers="train"` (default) draws a fresh viewer every episode; `viewers="test"` serves the held-out
-    viewers 0 … 999, a stream no training episode draws from. `viewer="mirror"` is a diagnostic: the
+    viewers 0 … 999, a stream no training episode draws from; `viewers="val"` serves validation viewers
+    0 … 999, a third stream disjoint from both: choose settings on it, and score only frozen settings on
+    `"test"`. (Each stream is seeded by its split's position in `VIEWER_SPLITS`; `"val"` was appended, so
+    the train and test viewers are those of before.) `viewer="mirror"` is a diagnostic: the
     classifier reads the emoticon itself, which shows how easily a policy finds adversarial smileys.
 
     ## Action Space
@@ -112,6 +127,17 @@ class FERSmileEnv(gym.Env[Any, Any]):
     | `"delta"` (default) | `Box(-1, 1, (8,))` | add action × `step_size` × each range (SAC, TD3, PPO) |
     | `"coordinate"` | `Discrete(17)` | 0 no-op; 2i+1 raises parameter i, 2i+2 lowers it, by `step_size` × range (DQN) |
     | `"absolute"` | `Box(-1, 1, (8,))` | show the emoticon at these normalised parameters (black-box search) |
+    | `"incumbent"` | `Box(-1, 1, (8,))` | add action × `step_size` × range to the **incumbent** (a learned search) |
+
+    The incumbent is the emoticon with the best measurement so far, reset's included; a showing replaces it
+    only if its measurement is strictly higher (the seed's greedy acceptance test). The env keeps it in every
+    mode (`incumbent`, `best_happiness`); in `"incumbent"` mode it is also the episode's **answer** (`answer`,
+    what the evaluation scores), and every try starts from it, so a rejected try costs one measurement and
+    nothing else. This gives a policy the structure that makes the Monte Carlo search win (keep the best,
+    perturb it) while leaving it to learn where and how far to try for the viewer in front of it. In the
+    other modes `answer` is the shown emoticon. As everywhere, a showing that moves no coordinate by the
+    population's `novelty_threshold` (0.05) habituates the viewer, so re-showing the incumbent to harvest
+    measurement noise does not pay.
 
     Parameters are clipped to their ranges. In order: r (eye distance from the centre, [0, 1.1]), t (eye
     angle, [0, π]), s (eye radius, [0, 0.5]), a, b, c (the mouth cubic y = −0.35 + a·x + b·x² + c·x³;
@@ -127,6 +153,18 @@ class FERSmileEnv(gym.Env[Any, Any]):
     | 8 | the last measured happiness: mean P(happy) over the step's frames | [0, 1] |
     | 9 | the fraction of the step budget used | [0, 1] |
 
+    With `action="incumbent"` the vector is `Box(low, high, (19,), float32)`, everything a search keeps:
+
+    | index | observation | range |
+    |---|---|---|
+    | 0 … 7 | the incumbent's parameters, normalised to [−1, 1] | [−1, 1] |
+    | 8 | the incumbent's measured happiness (the best so far) | [0, 1] |
+    | 9 … 16 | the last shown emoticon minus the incumbent, over 2 × `step_size`: the last try as applied | [−1, 1] |
+    | 17 | the last measured happiness | [0, 1] |
+    | 18 | the fraction of the step budget used | [0, 1] |
+
+    Indices 9 … 16 are all 0 after reset and after an accepted try (the shown emoticon is the incumbent).
+
     `observation="dict"`: `Dict({"state": the vector above, "frame": Box(0, 255, (1, 48, 48), uint8)})`, the
     last camera frame added.
 
@@ -136,10 +174,13 @@ class FERSmileEnv(gym.Env[Any, Any]):
     |---|---|
     | `"happiness"` (default) | the mean P(happy) over the step's `n_frames` frames |
     | `"improvement"` | that mean minus the best mean so far (the seed's acceptance test), reset's included |
+    | `"incumbent_rise"` | the rise of the incumbent's measurement: max(0, that mean − the best so far) |
+
+    An episode's `"incumbent_rise"` rewards sum to its final best measurement minus reset's.
 
     `normalise="baseline"` subtracts the viewer's happiness at reset (the starting emoticon's measurement)
     from `"happiness"`: per-viewer normalisation, which Jaques et al. found facial feedback needs. It cancels
-    in `"improvement"`.
+    in `"improvement"` and `"incumbent_rise"`.
 
     ## Starting State
 
@@ -163,11 +204,11 @@ class FERSmileEnv(gym.Env[Any, Any]):
 
     | argument | default | meaning |
     |---|---|---|
-    | `action` | `"delta"` | `"delta"`, `"coordinate"` or `"absolute"` |
-    | `reward` | `"happiness"` | `"happiness"` or `"improvement"` |
+    | `action` | `"delta"` | `"delta"`, `"coordinate"`, `"absolute"` or `"incumbent"` |
+    | `reward` | `"happiness"` | `"happiness"`, `"improvement"` or `"incumbent_rise"` |
     | `observation` | `"vector"` | `"vector"` or `"dict"` |
     | `viewer` | `"simulated"` | `"simulated"` or `"mirror"` (the classifier reads the emoticon) |
-    | `viewers` | `"train"` | `"train"` (a fresh viewer per episode) or `"test"` (held-out viewers by id) |
+    | `viewers` | `"train"` | `"train"` (fresh viewers), `"test"` (held-out viewers by id) or `"val"` (validation) |
     | `population` | `None` | a `ViewerPopulation` or a dict of its fields; `None`: the documented defaults |
     | `n_frames` | `10` | camera frames per measurement |
     | `max_steps` | `50` | steps per episode |
@@ -184,7 +225,8 @@ class FERSmileEnv(gym.Env[Any, Any]):
 
     ## Version History
 
-    * v0: first version.
+    * v0: first version; later, within v0 (nothing that existed changed): `action="incumbent"`,
+      `reward="incumbent_rise"` and the `viewers="val"` stream.
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array", "ansi"], "render_fps": 4}
@@ -236,8 +278,11 @@ class FERSmileEnv(gym.Env[Any, Any]):
             self.action_space: spaces.Space = spaces.Discrete(2 * n + 1)
         else:
             self.action_space = spaces.Box(-1.0, 1.0, (n,), np.float32)
-        low = np.array([-1.0] * n + [0.0, 0.0], np.float32)
-        state = spaces.Box(low, np.ones(n + 2, np.float32), dtype=np.float32)
+        if self.action_mode == "incumbent":  # the incumbent, its measurement, the last try from it, its measurement
+            low = np.array([-1.0] * n + [0.0] + [-1.0] * n + [0.0, 0.0], np.float32)
+        else:
+            low = np.array([-1.0] * n + [0.0, 0.0], np.float32)
+        state = spaces.Box(low, np.ones(len(low), np.float32), dtype=np.float32)
         if self.observation_mode == "vector":
             self.observation_space: spaces.Space = state
         else:
@@ -247,6 +292,7 @@ class FERSmileEnv(gym.Env[Any, Any]):
         """The episode's hidden viewer (the oracle and the metrics read it; a policy must not)."""
         self.viewer_id = -1
         self._z = to_unit(START)
+        self._incumbent = self._z.copy()
         self._steps, self._frames_used, self._habituation = 0, 0, 0.0
         self._happiness = self._baseline = self._best = 0.0
         self._last: dict[str, Any] = {}
@@ -257,8 +303,7 @@ class FERSmileEnv(gym.Env[Any, Any]):
         super().reset(seed=seed)
         index = self._reset_viewer(options)
         if index is None:
-            high = NUM_TEST_VIEWERS if self.viewer_split == "test" else _TRAIN_VIEWER_IDS
-            index = int(self.np_random.integers(high))
+            index = int(self.np_random.integers(_num_viewers(self.viewer_split)))
         self.viewer_id = index
         self.viewer = viewer_of(self.viewer_split, index, self.population)
         start = self.np_random.uniform(-1.0, 1.0, len(START)) if self.random_start else to_unit(START)
@@ -266,6 +311,7 @@ class FERSmileEnv(gym.Env[Any, Any]):
         self._z = np.clip(start, -1.0, 1.0)
         self._show(self._z, change=np.inf)
         self._baseline = self._best = self._happiness
+        self._incumbent = self._z.copy()
         self._done = False
         return self._obs(), self._info()
 
@@ -279,9 +325,12 @@ class FERSmileEnv(gym.Env[Any, Any]):
         self._show(z, change)
         if self.reward_mode == "improvement":
             reward = self._happiness - self._best
+        elif self.reward_mode == "incumbent_rise":
+            reward = max(0.0, self._happiness - self._best)
         else:
             reward = self._happiness - (self._baseline if self.normalise == "baseline" else 0.0)
-        self._best = max(self._best, self._happiness)
+        if self._happiness > self._best:  # the seed's acceptance test: strictly better than the best so far
+            self._best, self._incumbent = self._happiness, z.copy()
         truncated = self._steps >= self.max_steps
         self._done = truncated
         return self._obs(), float(reward), False, truncated, self._info()
@@ -323,13 +372,30 @@ class FERSmileEnv(gym.Env[Any, Any]):
         """The shown emoticon's normalised parameters (a copy)."""
         return self._z.copy()
 
+    @property
+    def incumbent(self) -> np.ndarray:
+        """The normalised parameters of the emoticon with the best measurement so far, reset's included (a copy;
+        kept in every action mode, the first of equal measurements wins)."""
+        return self._incumbent.copy()
+
+    @property
+    def best_happiness(self) -> float:
+        """The incumbent's measurement: the best mean P(happy) of the episode so far."""
+        return self._best
+
+    @property
+    def answer(self) -> np.ndarray:
+        """The emoticon the episode answers with (what the evaluation scores): the incumbent in
+        ``action="incumbent"`` mode, the shown emoticon in every other mode (a copy)."""
+        return self.incumbent if self.action_mode == "incumbent" else self.parameters
+
     # ------------------------------------------------------------------------------------- internals
     def _reset_viewer(self, options: object) -> int | None:
         options = check_reset_options(options, RESET_OPTIONS)
         if options.get("viewer") is None:
             return None
         index = check_int_at_least("reset option 'viewer'", options["viewer"], 0)
-        high = NUM_TEST_VIEWERS if self.viewer_split == "test" else _TRAIN_VIEWER_IDS
+        high = _num_viewers(self.viewer_split)
         if index >= high:
             raise ValueError(
                 f"reset option 'viewer': {index} is out of range; viewers={self.viewer_split!r} has {high}"
@@ -351,7 +417,8 @@ class FERSmileEnv(gym.Env[Any, Any]):
         arr = np.clip(arr, -1.0, 1.0)
         if self.action_mode == "absolute":
             return arr
-        return np.clip(self._z + arr * 2.0 * self.step_size, -1.0, 1.0)  # the normalised range is 2 wide
+        origin = self._incumbent if self.action_mode == "incumbent" else self._z
+        return np.clip(origin + arr * 2.0 * self.step_size, -1.0, 1.0)  # the normalised range is 2 wide
 
     def _frames(self, z: np.ndarray, habituation: float, n: int, rng: np.random.Generator) -> tuple[np.ndarray, float]:
         if self.viewer_model == "mirror":
@@ -380,7 +447,13 @@ class FERSmileEnv(gym.Env[Any, Any]):
         }
 
     def _obs(self) -> Any:
-        state = np.concatenate([self._z, [self._happiness, self._steps / self.max_steps]]).astype(np.float32)
+        budget = self._steps / self.max_steps
+        if self.action_mode == "incumbent":
+            tried = (self._z - self._incumbent) / (2.0 * self.step_size)  # the last action as applied; 0 if accepted
+            parts = [self._incumbent, [self._best], tried, [self._happiness, budget]]
+            state = np.concatenate(parts).astype(np.float32)
+        else:
+            state = np.concatenate([self._z, [self._happiness, budget]]).astype(np.float32)
         state = np.clip(state, -1.0, 1.0)  # float rounding must not leave the Box
         if self.observation_mode == "vector":
             return state
@@ -403,4 +476,13 @@ class FERSmileEnv(gym.Env[Any, Any]):
         }
 
 
-__all__ = ["ACTIONS", "NUM_TEST_VIEWERS", "OBSERVATIONS", "REWARDS", "FERSmileEnv", "viewer_of"]
+__all__ = [
+    "ACTIONS",
+    "NUM_TEST_VIEWERS",
+    "NUM_VAL_VIEWERS",
+    "OBSERVATIONS",
+    "REWARDS",
+    "VIEWER_SPLITS",
+    "FERSmileEnv",
+    "viewer_of",
+]
