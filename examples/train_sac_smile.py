@@ -66,8 +66,11 @@ def _print_table(results: dict[str, dict[str, dict]], algo: str | None) -> None:
 
 
 def _strip(env: gym.Env, agent, viewer: int, path: Path, every: int = 10, deterministic: bool = True) -> None:
-    """The emoticon an agent shows, over the viewer's last camera frame, at reset and every ``every`` steps."""
+    """The emoticon an agent shows, over the viewer's last camera frame, at reset and every ``every`` steps
+    (sampled actions draw from torch's generator, seeded 0 here as :func:`evaluate` seeds it)."""
     base = env.unwrapped
+    if not deterministic:
+        torch.manual_seed(0)
     shown = [
         (draw_emoticon(from_unit(base.parameters), 96), base.last_frame)
         for step, _ in enumerate(play(env, agent, viewer, seed=0, deterministic=deterministic))
