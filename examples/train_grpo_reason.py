@@ -35,6 +35,14 @@ def mean_std(rows: list[dict], key: str) -> str:
     return f"{np.mean(values):.1f} ± {np.std(values, ddof=1) if len(values) > 1 else 0.0:.1f}"
 
 
+COMPARISONS = (
+    ("sft+grpo", "sft", "SFT+GRPO minus SFT"),
+    ("sft+grpo_align", "sft", "SFT+GRPO with R_align minus SFT"),
+    ("weak_sft+grpo_no_format", "weak_sft+grpo", "From the weak SFT start: GRPO without R_format minus GRPO with it"),
+)
+"""(row, reference, title) of the per-seed difference tables, printed when both rows are there."""
+
+
 def print_tables(results: list[dict], au_budget: int) -> None:
     """The tables of docs/grpo.md: every stage (mean ± std over seeds, test identities), the per-seed
     differences GRPO makes after SFT, and the synthesis rounds."""
@@ -47,16 +55,16 @@ def print_tables(results: list[dict], au_budget: int) -> None:
     for name, row in summary.items():
         cells = [f"{row[k]:.1f} ± {row[k + '_std']:.1f}" if k in row else "–" for k, _ in METRICS]
         print(f"| {name} | " + " | ".join(cells) + " |")
-    for row, title in (("sft+grpo", "SFT+GRPO"), ("sft+grpo_align", "SFT+GRPO with R_align")):
-        if not all("sft" in r["rows"] and row in r["rows"] for r in results):
+    for row, reference, title in COMPARISONS:
+        if not all(reference in r["rows"] and row in r["rows"] for r in results):
             continue
-        print(f"\n{title} minus SFT per seed ({', '.join(map(str, seeds))}), test identities\n")
+        print(f"\n{title} per seed ({', '.join(map(str, seeds))}), test identities\n")
         print("| metric | differences | mean |")
         print("|---|---|---|")
         for key, label in METRICS:
-            if key not in results[0]["rows"]["sft"]:
+            if key not in results[0]["rows"][reference]:
                 continue
-            diffs = [r["rows"][row][key] - r["rows"]["sft"][key] for r in results]
+            diffs = [r["rows"][row][key] - r["rows"][reference][key] for r in results]
             print(f"| {label} | {', '.join(f'{d:+.1f}' for d in diffs)} | {np.mean(diffs):+.1f} |")
     rounds = len(results[0]["synthesis"])
     if rounds:

@@ -28,6 +28,7 @@ STAGES: tuple[str, ...] = (
     "maskable_ppo",
     "synthesis",
     "sft+grpo_align",
+    "weak_start",
 )
 
 
@@ -45,6 +46,9 @@ class ReasonSettings:
     :param synthesis_rounds: k
     :param synthesis_consensus: keep the AUs most passing samples of a face agree on (else the first passing
         sample; :func:`~agents.reasoning.synthesis.synthesize`)
+    :param weak_sft_epochs: the SFT epochs of the ``weak_start`` stage: an SFT start whose format is not yet
+        settled (``weak_sft``), then GRPO from it with and without R_format (``weak_sft+grpo``,
+        ``weak_sft+grpo_no_format``): the format ablation from a start where the format can still move
     """
 
     n_subjects: int = 200
@@ -58,6 +62,7 @@ class ReasonSettings:
     au_budget: int = 300
     synthesis_rounds: int = 3
     synthesis_consensus: bool = True
+    weak_sft_epochs: int = 2
     net_arch: list[int] = field(default_factory=lambda: [128, 128])
     stages: tuple[str, ...] = STAGES
 
@@ -160,6 +165,16 @@ def run_reasoning(
     synthesis = []
     if "synthesis" in s.stages:
         synthesis = _synthesis_rounds(dataset, s, seed, cache_dir, log)
+    if "weak_start" in s.stages:
+        weak = _grpo(envs["train"], s, seed)
+        train_sft(weak.policy, train, idx, tok, val=(val, v_idx, v_tok), epochs=s.weak_sft_epochs, seed=seed)
+        score("weak_sft", weak.policy)
+        for name, rewards in (("weak_sft+grpo", ("au", "acc", "format")), ("weak_sft+grpo_no_format", ("au", "acc"))):
+            env = gym.make("FERReason-v0", dataset=dataset, split="train", rewards=rewards, cache_dir=cache_dir)
+            model = _grpo(env, s, seed, start=weak)
+            model.learn(budget)
+            histories[name] = model.history
+            score(name, model.policy)
     return {
         "seed": seed,
         "settings": s.to_dict(),
