@@ -16,6 +16,7 @@ from stable_baselines3.common.policies import ActorCriticPolicy
 from agents.baselines.sft import token_loss, token_steps, train_sft
 from agents.grpo import GRPO
 from agents.reasoning.evaluation import decode
+from agents.reasoning.pipeline import grpo_model, tokens_per_update
 from agents.reinforce import REINFORCE
 from fer_select_env.data.openvocab import BASES, FER2013_TO_BASE, FEROpenVocabDataset, make_openvocab_dataset
 from fer_select_env.data.reasoning import AU_PRESENCE_THRESHOLD
@@ -222,17 +223,7 @@ class _OpenVocabRun:
         return out
 
     def model(self, env: gym.Env) -> GRPO:
-        s = self.s
-        return GRPO(
-            "MultiInputPolicy",
-            env,
-            learning_rate=s.grpo_lr,
-            group_size=s.group_size,
-            prompts_per_update=s.prompts,
-            seed=self.seed,
-            policy_kwargs={"net_arch": list(s.net_arch)},
-            device="cpu",
-        )
+        return grpo_model(env, self.s, self.seed)
 
     def sft(self, envs: dict[str, gym.Env], refs: dict[str, np.ndarray]) -> GRPO:
         """SFT on the training references, early stopping on the validation ones."""
@@ -244,10 +235,8 @@ class _OpenVocabRun:
         return model
 
     def grpo_from(self, sft: GRPO, env: gym.Env) -> GRPO:
-        grpo = self.model(env)
-        grpo.policy.load_state_dict(sft.policy.state_dict())
-        s = self.s
-        return grpo.learn(s.grpo_updates * s.prompts * s.group_size * env.unwrapped.max_length)
+        grpo = grpo_model(env, self.s, self.seed, start=sft)
+        return grpo.learn(self.s.grpo_updates * tokens_per_update(self.s, env.unwrapped.max_length))
 
     def score(
         self, name: str, policy: ActorCriticPolicy | None, envs: dict[str, gym.Env], refs: dict[str, np.ndarray]

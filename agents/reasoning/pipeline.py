@@ -92,7 +92,10 @@ def _envs(dataset: FERReasonDataset, cache_dir: str | None, **kwargs: Any) -> di
     }
 
 
-def _grpo(env: gym.Env, settings: ReasonSettings, seed: int, start: GRPO | None = None) -> GRPO:
+def grpo_model(env: gym.Env, settings: Any, seed: int, start: GRPO | None = None) -> GRPO:
+    """The bundled GRPO of the reasoning-family experiments on ``env``, from ``settings``' ``grpo_lr``,
+    ``group_size``, ``prompts`` and ``net_arch`` (:class:`ReasonSettings`, or FEROpenVocab's settings), with
+    ``start``'s weights when given."""
     model = GRPO(
         "MultiInputPolicy",
         env,
@@ -108,7 +111,8 @@ def _grpo(env: gym.Env, settings: ReasonSettings, seed: int, start: GRPO | None 
     return model
 
 
-def _tokens_per_update(settings: ReasonSettings, max_length: int) -> int:
+def tokens_per_update(settings: Any, max_length: int) -> int:
+    """The tokens of one full-length GRPO update: ``prompts`` × ``group_size`` rollouts of ``max_length``."""
     return settings.prompts * settings.group_size * max_length
 
 
@@ -138,10 +142,23 @@ def run_reasoning(
         val_rows[name] = reasoning_metrics(val, decode(policy, val))
         log(f"seed {seed} {name:>20} (val): {metrics_line(val_rows[name])} [{time.perf_counter() - start:.0f}s]")
 
-    sft = _grpo(envs["train"], s, seed)
-    train_sft(sft.policy, train, idx, tok, val=(val, v_idx, v_tok), epochs=s.sft_epochs, seed=seed)
+    def sft_start(epochs: int) -> GRPO:
+        model = grpo_model(envs["train"], s, seed)
+        train_sft(model.policy, train, idx, tok, val=(val, v_idx, v_tok), epochs=epochs, seed=seed)
+        return model
+
+    budget = s.grpo_updates * tokens_per_update(s, train.max_length)
+    histories: dict[str, list[dict[str, float]]] = {}
+
+    def grpo_row(name: str, rewards: tuple[str, ...], start: GRPO | None) -> None:
+        env = gym.make("FERReason-v0", dataset=dataset, split="train", rewards=rewards, cache_dir=cache_dir)
+        model = grpo_model(env, s, seed, start=start)
+        model.learn(budget)
+        histories[name] = model.history
+        score(name, model.policy)
+
+    sft = sft_start(s.sft_epochs)
     score("sft", sft.policy)
-    budget = s.grpo_updates * _tokens_per_update(s, train.max_length)
     variants = {
         "sft+grpo": (("au", "acc", "format"), True),
         "grpo_cold": (("au", "acc", "format"), False),
@@ -149,15 +166,9 @@ def run_reasoning(
         "sft+grpo_no_format": (("au", "acc"), True),
         "sft+grpo_align": (("au", "acc", "format", "align"), True),  # ours: the alignment metric as a reward
     }
-    histories: dict[str, list[dict[str, float]]] = {}
     for name, (rewards, from_sft) in variants.items():
-        if name not in s.stages:
-            continue
-        env = gym.make("FERReason-v0", dataset=dataset, split="train", rewards=rewards, cache_dir=cache_dir)
-        model = _grpo(env, s, seed, start=sft if from_sft else None)
-        model.learn(budget)
-        histories[name] = model.history
-        score(name, model.policy)
+        if name in s.stages:
+            grpo_row(name, rewards, sft if from_sft else None)
     for name, masking in (("ppo", False), ("maskable_ppo", True)):
         if name in s.stages:
             rows[name], val_rows[name] = _ppo_rows(dataset, s, seed, masking, cache_dir)
@@ -166,15 +177,10 @@ def run_reasoning(
     if "synthesis" in s.stages:
         synthesis = _synthesis_rounds(dataset, s, seed, cache_dir, log)
     if "weak_start" in s.stages:
-        weak = _grpo(envs["train"], s, seed)
-        train_sft(weak.policy, train, idx, tok, val=(val, v_idx, v_tok), epochs=s.weak_sft_epochs, seed=seed)
+        weak = sft_start(s.weak_sft_epochs)
         score("weak_sft", weak.policy)
-        for name, rewards in (("weak_sft+grpo", ("au", "acc", "format")), ("weak_sft+grpo_no_format", ("au", "acc"))):
-            env = gym.make("FERReason-v0", dataset=dataset, split="train", rewards=rewards, cache_dir=cache_dir)
-            model = _grpo(env, s, seed, start=weak)
-            model.learn(budget)
-            histories[name] = model.history
-            score(name, model.policy)
+        grpo_row("weak_sft+grpo", ("au", "acc", "format"), weak)
+        grpo_row("weak_sft+grpo_no_format", ("au", "acc"), weak)
     return {
         "seed": seed,
         "settings": s.to_dict(),
@@ -228,7 +234,7 @@ def _synthesis_rounds(
     out = []
     data_idx, data_tok = idx, tok
     for r in range(s.synthesis_rounds + 1):
-        model = _grpo(envs["train"], s, seed)
+        model = grpo_model(envs["train"], s, seed)
         train_sft(model.policy, train, data_idx, data_tok, val=(val, v_idx, v_tok), epochs=s.sft_epochs, seed=seed)
         m = reasoning_metrics(test, decode(model.policy, test))
         m["val"] = reasoning_metrics(val, decode(model.policy, val))
@@ -257,4 +263,4 @@ def summarise(results: Sequence[dict[str, Any]]) -> dict[str, dict[str, float]]:
     return out
 
 
-__all__ = ["STAGES", "ReasonSettings", "run_reasoning", "summarise"]
+__all__ = ["STAGES", "ReasonSettings", "grpo_model", "run_reasoning", "summarise", "tokens_per_update"]
