@@ -16,6 +16,7 @@ from stable_baselines3.common.utils import obs_as_tensor, update_learning_rate
 
 from agents.common.callbacks import HISTORY_KEYS
 from agents.reinforce.policies import CategoricalSelectorPolicy, MultiBinarySelectorPolicy, SelectorPolicy
+from fer_select_env.core.checks import check_positive_int
 
 SelfREINFORCE = TypeVar("SelfREINFORCE", bound="REINFORCE")
 
@@ -242,13 +243,7 @@ class REINFORCE(BaseAlgorithm):
         self._baseline: list[float] = []  # the running b_t, one per step index seen
         self._baseline_var = 1.0
         self.n_epochs = int(n_epochs)
-        if (
-            isinstance(episodes_per_update, bool)
-            or not isinstance(episodes_per_update, (int, np.integer))
-            or (episodes_per_update < 1)
-        ):
-            raise ValueError(f"episodes_per_update must be an int >= 1, got {episodes_per_update!r}")
-        self.episodes_per_update = int(episodes_per_update)
+        self.episodes_per_update = check_positive_int("episodes_per_update", episodes_per_update)
         self.max_grad_norm = max_grad_norm
         self.ent_coef = ent_coef
         self._n_updates = 0
