@@ -57,7 +57,20 @@ def test_train_grpo_reason_three_stages(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "| sft+grpo |" in text and "| maskable_ppo |" in text and "Synthesis with" in text
     result = json.loads(out.read_text())["seeds"][0]
-    assert set(result["rows"]) == set(result["val_rows"]) >= {"sft", "sft+grpo", "grpo_cold", "ppo", "sft+grpo_align"}
+    assert (
+        set(result["rows"])
+        == set(result["val_rows"])
+        >= {
+            "sft",
+            "sft+grpo",
+            "grpo_cold",
+            "ppo",
+            "sft+grpo_align",
+            "weak_sft",
+            "weak_sft+grpo",
+            "weak_sft+grpo_no_format",
+        }
+    )
     assert [r["round"] for r in result["synthesis"]] == [0, 1]
     # --stages reruns chosen stages (the same numbers: each model is seeded); --merge keeps the other rows
     merged = tmp_path / "merged.json"
