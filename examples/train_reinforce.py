@@ -2,12 +2,18 @@
 
     python examples/train_reinforce.py                    # the synthetic default, ~5 minutes on 2 CPU cores
     python examples/train_reinforce.py --data FILE.npz --episodes 30 --tensorboard-log runs/
+    python examples/train_reinforce.py --num-envs auto    # the selector's passes five at a time
 
 Steps (Li & Xu 2020, Algorithm 1 and §3.3):
 1. the env pre-trains the embedded classifier on the noisy training set (cached on disk);
 2. the selector is pre-trained against that fixed classifier (``model.pretrain``);
 3. REINFORCE learns from the per-image rewards R_i (Eq. 2) of every pass; the passes grow on small data so
-   that the selector gets at least 400 gradient steps (``RLSettings.scaled_passes``);
+   that the selector gets at least 400 gradient steps (``RLSettings.scaled_passes``). Steps 2 and 3 run on
+   FERSelect-v0's native vector env, one pass at a time by default (exactly the single env's run);
+   ``--num-envs auto`` (:func:`lockstep_passes`) or N steps N passes at once, N dividing both pass counts so
+   that the numbers of passes and updates stay the same. Each finished pass still gives its own update, but
+   the N passes of a round are all drawn with the policy as it was when the round began, which changes the
+   run (docs/performance.md, "The main job");
 4. one deterministic pass gives the keep probability of every image: the policy's own selection keeps it
    when above 1/2, the class budget (the benchmark's default) ranks each class by it and removes the share
    of the class's estimated noise chosen on validation;
@@ -18,20 +24,21 @@ Steps (Li & Xu 2020, Algorithm 1 and §3.3):
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
-import gymnasium as gym
 import numpy as np
-from stable_baselines3.common.monitor import Monitor
 
 import fer_select_env  # noqa: F401  (registers FERSelect-v0)
 from agents import REINFORCE
 from agents.common import EpisodeHistory, keep_probability_function
+from agents.common.vec_env import make_native_vec_env
 from agents.experiment.benchmark import BenchmarkSettings, final_training, write_run_plots
 from agents.experiment.cli.args import UsageError, check_input_file, check_output_dir, check_output_file
 from agents.experiment.rl_selection import apply_selection_rule, reinforce_steps_per_pass, selection_pass
 from agents.experiment.settings import RLSettings
+from fer_select_env.data.resolve import resolve_dataset
 from fer_select_env.envs.select.metrics import removal_scores
 from fer_select_env.envs.select.plots import plot_confusion_matrices
 
@@ -59,8 +66,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tensorboard-log", default="runs", help="TensorBoard directory (default: runs)")
     parser.add_argument("--save", default="reinforce_selector.zip", help="where to save the trained selector")
     parser.add_argument("--plots", default="plots", help="directory for the PNG pictures (default: plots)")
+    parser.add_argument(
+        "--num-envs",
+        default="1",
+        help="passes stepped at once on the native vector env: a number that divides both pass counts, or "
+        "'auto' (the most, up to 8, that does); default 1, one pass at a time (the README's figures)",
+    )
     parser.add_argument("--progress", action="store_true", help="progress bars")
     args = parser.parse_args(argv)
+    if args.num_envs != "auto" and not (args.num_envs.isdigit() and int(args.num_envs) >= 1):
+        parser.error(f"--num-envs must be a positive integer or 'auto', got {args.num_envs!r}")
     try:  # every path before any work
         if args.data is not None:
             check_input_file("--data", args.data)
@@ -72,41 +87,58 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def lockstep_passes(pretrain: int, episodes: int, limit: int = 8) -> int:
+    """The passes to step at once: the largest number up to ``limit`` that divides both the pre-training and
+    the learning passes, so that rounds of that many passes run exactly ``pretrain`` and ``episodes`` passes
+    (REINFORCE.pretrain and learn round up to whole rounds)."""
+    common = math.gcd(pretrain, episodes) or max(pretrain, episodes, 1)
+    return max(d for d in range(1, min(limit, common) + 1) if common % d == 0)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    env = gym.make(
-        "FERSelect-v0",
-        dataset=args.data,
-        observation=args.observation,
-        persistent_classifier=False,  # every pass starts from the pre-trained classifier: stationary states
-        classifier_seed=args.seed,
-        progress=args.progress,
-    )
-    model = REINFORCE(
-        "MlpPolicy",
-        Monitor(env),
-        learning_rate=args.learning_rate,
-        seed=args.seed,
-        tensorboard_log=args.tensorboard_log,
-    )
-    n_images = env.unwrapped.episode_size
+    env_kwargs = {
+        "observation": args.observation,
+        "persistent_classifier": False,  # every pass starts from the pre-trained classifier: stationary states
+        "classifier_seed": args.seed,
+        "progress": args.progress,
+    }
     budget = RLSettings(
         episodes=args.episodes,
         pretrain_episodes=args.pretrain_episodes,
         min_gradient_steps=args.min_gradient_steps or None,
     )
+    # The passes (and so how many to step at once) follow from the data's size: read it once, then share it.
+    dataset = resolve_dataset(args.data, None, None)
+    n_images = len(dataset.y_train)
     pretrain, episodes = budget.scaled_passes(reinforce_steps_per_pass(n_images))  # at least 400 steps
-    print(f"pre-training the selector for {pretrain} passes against the fixed classifier ...")
+    num_envs = lockstep_passes(pretrain, episodes) if args.num_envs == "auto" else int(args.num_envs)
+    if pretrain % num_envs or episodes % num_envs:  # whole rounds would run more passes than asked
+        print(
+            f"--num-envs {num_envs} must divide both the {pretrain} pre-training and the {episodes} learning "
+            f"passes; --num-envs auto picks {lockstep_passes(pretrain, episodes)}",
+            file=sys.stderr,
+        )
+        return 2
+    vec_env = make_native_vec_env("FERSelect-v0", num_envs, **{**env_kwargs, "dataset": dataset})
+    env = vec_env.get_attr("unwrapped", indices=0)[0]  # sub-env 0: the selection pass and the class budget use it
+    model = REINFORCE(
+        "MlpPolicy",
+        vec_env,
+        learning_rate=args.learning_rate,
+        seed=args.seed,
+        tensorboard_log=args.tensorboard_log,
+    )
+    print(f"pre-training the selector for {pretrain} passes against the fixed classifier ({num_envs} at once) ...")
     model.pretrain(pretrain, progress_bar=args.progress)
-    print(f"training REINFORCE for {episodes} passes of {n_images} images ...")
+    print(f"training REINFORCE for {episodes} passes of {n_images} images ({num_envs} at once) ...")
     history = EpisodeHistory()
     model.learn(episodes * n_images, callback=history, progress_bar=args.progress)
     model.save(args.save)
 
-    selection = selection_pass(env.unwrapped, keep_probability_function(model), args.seed)
+    selection = selection_pass(env, keep_probability_function(model), args.seed)
     policy_kept = selection.kept.copy()
-    selection = apply_selection_rule(env.unwrapped, selection, args.seed, budget, "reinforce")
-    dataset = env.unwrapped.dataset
+    selection = apply_selection_rule(env, selection, args.seed, budget, "reinforce")
     settings = BenchmarkSettings(final_min_steps=args.final_min_steps or None)
     print("training the final classifier on all images and on the kept images (early stopping on val) ...")
     rows, confusion = [], []

@@ -29,16 +29,38 @@ def tiny_npz(tmp_path_factory):
 
 def test_train_reinforce_main_job(tiny_npz, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    args = ["--data", tiny_npz, "--episodes", "2", "--pretrain-episodes", "1", "--min-gradient-steps", "0"]
+    args = ["--data", tiny_npz, "--episodes", "2", "--pretrain-episodes", "2", "--min-gradient-steps", "0"]
     args += ["--final-min-steps", "0", "--tensorboard-log", "tb"]  # 640 steps on 40 images: minutes
+    args += ["--num-envs", "auto"]
     assert train_reinforce.main(args) == 0
     out = capsys.readouterr().out
+    assert "for 2 passes of 40 images (2 at once)" in out  # the native vector env, two passes per round
     assert "keep_all" in out and "reinforce" in out and "removal F1" in out and "TensorBoard logs in tb/" in out
     assert "policy" in out and "class budget" in out  # the policy's own selection next to the class budget's
     assert (tmp_path / "reinforce_selector.zip").is_file()
     assert list((tmp_path / "tb").rglob("events.out.tfevents.*"))
     pngs = {p.name for p in (tmp_path / "plots").glob("*.png")}
     assert {"reinforce_gallery.png", "reinforce_selection_progress.png", "confusion_before_after.png"} <= pngs
+
+
+def test_train_reinforce_steps_together_only_passes_that_keep_their_number():
+    lockstep = train_reinforce.lockstep_passes
+    assert lockstep(5, 15) == 5  # the default budget: one round of pre-training, three of learning
+    assert [lockstep(7, 21), lockstep(16, 48), lockstep(12, 36), lockstep(5, 7), lockstep(0, 15)] == [7, 8, 6, 1, 5]
+
+
+@pytest.mark.parametrize("value", ["0", "2.5", "many"])
+def test_train_reinforce_refuses_a_bad_num_envs(capsys, value):
+    with pytest.raises(SystemExit) as exc:
+        train_reinforce.main(["--num-envs", value])
+    assert exc.value.code == 2 and "--num-envs" in capsys.readouterr().err
+
+
+def test_train_reinforce_refuses_a_num_envs_that_would_add_passes(tiny_npz, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    args = ["--data", tiny_npz, "--episodes", "3", "--pretrain-episodes", "1", "--min-gradient-steps", "0"]
+    assert train_reinforce.main([*args, "--num-envs", "2"]) == 2
+    assert "must divide both the 1 pre-training and the 3 learning passes" in capsys.readouterr().err
 
 
 def test_train_ppo(tiny_npz, tmp_path, monkeypatch, capsys):

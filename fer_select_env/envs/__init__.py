@@ -24,6 +24,9 @@ class EnvSpecRow:
     :param entry_point: ``module:Class``
     :param kwargs: constructor arguments this id fixes
     :param summary: one line for the docs' table of envs
+    :param vector_entry_point: ``module:Class`` of a native ``gymnasium.vector.VectorEnv`` that
+        ``gym.make_vec(id, num_envs=N)`` builds (Gymnasium's ``vector_entry_point``, as CartPole-v1 has one);
+        ``None``: ``make_vec`` falls back to ``SyncVectorEnv``
     """
 
     id: str
@@ -31,10 +34,13 @@ class EnvSpecRow:
     entry_point: str
     summary: str
     kwargs: Mapping[str, Any] = field(default_factory=dict)
+    vector_entry_point: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kwargs", MappingProxyType(dict(self.kwargs)))
 
+
+_SELECT_VECTOR_ENV = "fer_select_env.envs.select.vector_env:FERSelectVectorEnv"
 
 ENV_SPECS: tuple[EnvSpecRow, ...] = (
     # ------------------------------------------------------------------ select: RLPS data selection
@@ -43,6 +49,7 @@ ENV_SPECS: tuple[EnvSpecRow, ...] = (
         family="select",
         entry_point="fer_select_env.envs.select.env:FERSelectEnv",
         summary="keep or remove each training image; the paper's 256-d state (image feature + kept mean)",
+        vector_entry_point=_SELECT_VECTOR_ENV,
     ),
     EnvSpecRow(
         id="FERSelectLabelAware-v0",
@@ -50,6 +57,7 @@ ENV_SPECS: tuple[EnvSpecRow, ...] = (
         entry_point="fer_select_env.envs.select.env:FERSelectEnv",
         summary="FERSelect-v0 whose state also carries the given label and the classifier's prediction",
         kwargs={"observation": "label_aware"},
+        vector_entry_point=_SELECT_VECTOR_ENV,
     ),
     EnvSpecRow(
         id="FERSelectRelabel-v0",
@@ -104,7 +112,12 @@ def register_envs() -> None:
     """Register every id of :data:`ENV_SPECS` once; importing the package again (or in a worker) must not warn."""
     for row in ENV_SPECS:
         if row.id not in registry:
-            register(id=row.id, entry_point=row.entry_point, kwargs=dict(row.kwargs))
+            register(
+                id=row.id,
+                entry_point=row.entry_point,
+                vector_entry_point=row.vector_entry_point,
+                kwargs=dict(row.kwargs),
+            )
 
 
 __all__ = ["ENV_FAMILIES", "ENV_IDS", "ENV_SPECS", "EnvSpecRow", "register_envs"]

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
+import numpy as np
 from gymnasium.utils.env_checker import check_env as gym_check_env
 from gymnasium.utils.env_match import check_environments_match
 
@@ -193,12 +194,70 @@ def check_registration_in_spawned_process(env_id: str, workdir: str | os.PathLik
     return report
 
 
+def vector_env_ids() -> list[str]:
+    """The registered ids of :func:`registered_env_ids` that have a ``vector_entry_point``."""
+    return [env_id for env_id in registered_env_ids() if gym.spec(env_id).vector_entry_point is not None]
+
+
+def check_vector_entry_point(env_id: str, workdir: str | os.PathLike, num_envs: int = 3, seed: int = 0) -> None:
+    """``env_id``'s native vector env against Gymnasium's ``SyncVectorEnv`` over ``num_envs`` single envs.
+
+    ``gym.make_vec`` builds it by default (and with ``vectorization_mode="vector_entry_point"``); it is a
+    ``VectorEnv`` whose spaces are the single env's, batched, and which declares its autoreset mode; and under
+    each autoreset mode it offers, with the same seed and actions, it returns exactly what the
+    ``SyncVectorEnv`` returns (observations, rewards, flags and the batched infos) for two episodes, across the
+    autoreset. ``AssertionError`` otherwise.
+    """
+    from gymnasium.utils.env_checker import data_equivalence
+    from gymnasium.vector import AutoresetMode, SyncVectorEnv
+    from gymnasium.vector.utils import batch_space
+
+    kwargs = smoke_kwargs(env_id, workdir)
+    default = gym.make_vec(env_id, num_envs=num_envs, **kwargs)
+    single = gym.make(env_id, **kwargs)
+    try:
+        assert isinstance(default, gym.vector.VectorEnv), f"{env_id}: make_vec gave {type(default).__name__}"
+        assert gym.spec(env_id).vector_entry_point.endswith(type(default).__name__)
+        assert default.single_observation_space == single.observation_space
+        assert default.single_action_space == single.action_space
+        assert default.observation_space == batch_space(single.observation_space, num_envs)
+        assert default.action_space == batch_space(single.action_space, num_envs)
+        assert "autoreset_mode" in default.metadata, f"{env_id}: metadata declares no autoreset_mode"
+    finally:
+        default.close()
+        single.close()
+    for mode in (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP):
+        native = gym.make_vec(
+            env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", autoreset_mode=mode, **kwargs
+        )
+        sync = SyncVectorEnv([lambda: gym.make(env_id, **kwargs) for _ in range(num_envs)], autoreset_mode=mode)
+        try:
+            assert native.metadata["autoreset_mode"] == mode
+            got, want = native.reset(seed=seed), sync.reset(seed=seed)
+            assert data_equivalence(got, want, exact=True), f"{env_id} ({mode.value}): reset differs"
+            native.action_space.seed(seed)
+            ends = 0
+            for step in range(10_000):
+                actions = native.action_space.sample()
+                got, want = native.step(actions), sync.step(actions)
+                assert data_equivalence(got, want, exact=True), f"{env_id} ({mode.value}): step {step} differs"
+                ends += bool(np.any(got[2] | got[3]))
+                if ends == 2:
+                    break
+            assert ends == 2, f"{env_id} ({mode.value}): fewer than two episode ends in 10,000 steps"
+        finally:
+            native.close()
+            sync.close()
+
+
 __all__ = [
     "SMOKE_KWARGS",
     "check_determinism",
     "check_env_conformance",
     "check_registration_in_spawned_process",
+    "check_vector_entry_point",
     "make_smoke_env",
     "registered_env_ids",
     "smoke_kwargs",
+    "vector_env_ids",
 ]

@@ -13,7 +13,9 @@ from fer_select_env.testing import (
     check_determinism,
     check_env_conformance,
     check_registration_in_spawned_process,
+    check_vector_entry_point,
     registered_env_ids,
+    vector_env_ids,
 )
 
 IDS = registered_env_ids()
@@ -26,6 +28,7 @@ def test_the_id_table_is_what_gymnasium_registers():
         spec = gym.spec(row.id)
         assert spec.entry_point == row.entry_point
         assert spec.kwargs == dict(row.kwargs)
+        assert spec.vector_entry_point == row.vector_entry_point
         assert row.entry_point.startswith(f"fer_select_env.envs.{row.family}.")
 
 
@@ -54,3 +57,12 @@ def test_registration_in_a_fresh_interpreter(env_id, tmp_path):
 @pytest.mark.parametrize("env_id", IDS)
 def test_same_seed_same_trajectory(env_id, tmp_path):
     check_determinism(env_id, tmp_path)
+
+
+def test_the_select_ids_have_a_native_vector_env():
+    assert vector_env_ids() == ["FERSelect-v0", "FERSelectLabelAware-v0"]
+
+
+@pytest.mark.parametrize("env_id", vector_env_ids())
+def test_native_vector_env_matches_sync_vector_env(env_id, tmp_path):
+    check_vector_entry_point(env_id, tmp_path)

@@ -350,6 +350,36 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
     `RuntimeError` at once rather than hang. Start workers with `spawn` or `forkserver` all the same: they
     inherit no thread pool, no CUDA context and no lock held by another thread of the parent.
 
+    **The native vector env.** Both ids register a `vector_entry_point`, as CartPole-v1 does:
+
+    ```python
+    import numpy as np
+
+    venv = gym.make_vec("FERSelect-v0", num_envs=8, vectorization_mode="vector_entry_point")
+    obs, info = venv.reset(seed=0)  # obs: (8, 256); sub-env i is seeded with 0 + i
+    obs, rewards, terminated, truncated, info = venv.step(np.ones(8, dtype=np.int64))
+    ```
+
+    `FERSelectVectorEnv` (`fer_select_env.envs.select.vector_env`) is a `gymnasium.vector.VectorEnv` that
+    steps N independent passes in one process. Each pass is a `FERSelectEnv` of its own (`venv.envs`: its own
+    classifier, `np_random`, order and kept set); they share one dataset, one pre-training (or cache read) and
+    one set of cached conv features. Per step it does one gather of the N current features, one update of
+    the N kept means and the N per-step rewards as arrays. The passes have the same length and end on the same
+    step, where each sub-env retrains and scores as a single env does (this work is not shared: each pass
+    trains on its own kept set). Infos follow Gymnasium's vector convention (a dict of arrays, each key `k`
+    with its mask `_k`; the terminal info's arrays become N×n). `autoreset_mode` is `"NextStep"` (Gymnasium's
+    default: the step after the terminal one resets and ignores its actions) or `"SameStep"` (the terminal
+    step returns the next pass's first observation, with `info["final_obs"]` and `info["final_info"]`). With
+    the same seeds and actions it returns exactly what Gymnasium's `SyncVectorEnv` over N `FERSelectEnv`s
+    returns, so with `num_envs=1` it is the single env's trajectory (both tested). `reset(options=...)` passes
+    the options to every pass; a wrong `num_envs`, `autoreset_mode`, `seed` list or batch of `actions` raises
+    `ValueError` naming it. Save and resume (`get_state`) is per sub-env only.
+
+    SB3 takes only its own vector envs: `agents.common.vec_env.make_native_vec_env("FERSelect-v0", N, **kwargs)`
+    wraps it (in `"SameStep"` mode) as an SB3 `VecEnv` with `DummyVecEnv`'s semantics
+    (`terminal_observation`, `TimeLimit.truncated`, `reset_infos`, seeds and options used once), behind a
+    `VecMonitor`, for `REINFORCE` and PPO alike. Speed: [Performance](performance.md#the-native-vector-env).
+
     ## Version History
 
     * v0: initial release.
@@ -501,6 +531,23 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
         # stacklevel 3: the warning names the line that called reset
         warn_if_near_chance(self.classifier_check, "FERSelect's pre-trained classifier", stacklevel=3)
 
+    def _adopt_pretrained(self, source: FERSelectEnv) -> None:
+        """Start from ``source``'s freshly pre-trained classifier instead of pre-training (or loading) one and
+        recomputing every cached representation: what :meth:`_ensure_classifier` would have built, since
+        both envs were built with the same dataset and arguments. The native vector env's sub-envs share one
+        pre-training and one set of conv features this way (read-only arrays are shared; the scores, which
+        an episode's end overwrites in place, are copied)."""
+        assert source.classifier is not None and source.episode_count == 0
+        self.classifier = source.classifier.clone()
+        self.classifier_check = source.classifier_check
+        self._pretrained_state = source._pretrained_state
+        self._conv_train, self._conv_val = source._conv_train, source._conv_val
+        self._features = source._features
+        self._probs_train = source._probs_train.copy()
+        self._val_metrics = dict(source._val_metrics)
+        self._initial_scores = source._initial_scores
+        self._initial_features = source._initial_features
+
     def _init_representations(self) -> None:
         """Cache conv features, compute state features and the first out-of-sample label probabilities."""
         self._refresh_conv_features()
@@ -522,15 +569,16 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
             )
         self._val_metrics = self._validation_metrics()
         self._initial_scores = (self._probs_train.copy(), dict(self._val_metrics))
+        self._initial_features = self._features  # never written in place: a retraining assigns a new array
 
     def _restore_pretrained(self) -> None:
         """Back to the state right after pre-training (Algorithm 1, line 2)."""
         assert self.classifier is not None
         if self.retrain == "head" and self._initial_scores is not None:
-            # Head retraining never touches the conv trunk: restoring the head and the first scores is
-            # enough, and skips recomputing every conv feature.
+            # Head retraining never touches the conv trunk: restoring the head, its state features and the
+            # first scores is enough, and skips recomputing every conv feature and head output.
             self.classifier.set_head_state(self._pretrained_head())
-            self._refresh_head_outputs()
+            self._features = self._initial_features
             probs, val_metrics = self._initial_scores
             self._probs_train = probs.copy()
             self._val_metrics = dict(val_metrics)
@@ -691,12 +739,16 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
             return self._observe(self._t), reward, False, False, {"sample_index": int(self._order[self._t])}
 
         self._done = True
+        reward, info = self._end_pass(reward)
+        return self._observe(t), reward, True, False, info
+
+    def _end_pass(self, step_reward: float) -> tuple[float, dict[str, Any]]:
+        """The terminal step's reward and info: :meth:`_finish_episode`'s retraining and scoring, and the
+        episode reward in place of the step's own one except under ``reward="per_step"``. The native vector
+        env (:mod:`.vector_env`) ends each of its passes through it too, so both return the same."""
         info = self._finish_episode()
-        if self.reward_mode != "per_step":
-            reward = info.pop("_episode_reward")
-        else:
-            info.pop("_episode_reward")
-        return self._observe(t), float(reward), True, False, info
+        episode_reward = info.pop("_episode_reward")
+        return float(step_reward if self.reward_mode == "per_step" else episode_reward), info
 
     # Hooks of the step and of the retraining, overridden by variants with more actions (relabel_env.py).
     _ACTIONS_TEXT = "0 (remove) or 1 (keep)"
