@@ -1,6 +1,7 @@
 """PPO on FERSequence-v0 as λ → 0: how far below ``last_frame`` it ends, for the bundled settings and variants.
 
-    python benchmarks/bench_sequence_lambda0.py [--seeds 10,11] [--wait-penalty 0] [--n-subjects 300] [--variants all]
+    python benchmarks/bench_sequence_lambda0.py [--seeds 10,11] [--wait-penalty 0] [--n-subjects 300]
+        [--timesteps N] [--variants all]
 
 At λ = 0 a wait costs nothing, so committing before the last frame can only gain on the faces the policy
 learned on; issue 16's bar asks PPO's accuracy to stay within 1 point of ``last_frame``. The seeds default
@@ -78,7 +79,7 @@ def commits(model: Any, env: FERSequenceEnv, stack: int) -> tuple[np.ndarray, np
     return t_commit, predictions
 
 
-def run(variant: str, seed: int, wait_penalty: float, n_subjects: int) -> dict[str, float]:
+def run(variant: str, seed: int, wait_penalty: float, n_subjects: int, steps: int) -> dict[str, float]:
     dataset = make_sequence_dataset(n_subjects=n_subjects, seed=seed)
 
     def env(split: str, **kwargs: Any) -> FERSequenceEnv:
@@ -94,7 +95,6 @@ def run(variant: str, seed: int, wait_penalty: float, n_subjects: int) -> dict[s
     if variant == "lr_decay":
         lr = sequence_agent_kwargs("ppo")["learning_rate"]
         overrides["learning_rate"] = lambda progress: lr * progress
-    steps = DEFAULT_TIMESTEPS["ppo"]
     started = time.perf_counter()
     if variant == "entropy_decay":  # train_sequence_agent takes one callback, the curriculum: add ours
         model = build_sequence_agent("ppo", DummyVecEnv([make] * N_ENVS["ppo"]), seed=seed)
@@ -119,6 +119,7 @@ def main() -> None:
     parser.add_argument("--seeds", default="10,11")
     parser.add_argument("--wait-penalty", type=float, default=0.0)
     parser.add_argument("--n-subjects", type=int, default=300, help="synthetic identities (the default 300)")
+    parser.add_argument("--timesteps", type=int, default=DEFAULT_TIMESTEPS["ppo"], help="PPO's budget (bundled)")
     parser.add_argument("--variants", default="all", help=f"comma-separated among {', '.join(VARIANTS)}")
     args = parser.parse_args()
     variants = VARIANTS if args.variants == "all" else tuple(args.variants.split(","))
@@ -127,14 +128,14 @@ def main() -> None:
         parser.error(f"--variants: unknown {unknown}; choices are {', '.join(VARIANTS)}")
     seeds = [int(s) for s in args.seeds.split(",")]
     torch.set_num_threads(1)
-    print(f"PPO at λ = {args.wait_penalty:g}, {args.n_subjects} identities")
+    print(f"PPO at λ = {args.wait_penalty:g}, {args.n_subjects} identities, {args.timesteps} steps")
     print("accuracy minus last_frame's, points; earliness, percent")
     print(f"{'variant':<14} {'seed':>4} {'val gap':>8} {'test gap':>9} {'val earl.':>10} {'test earl.':>11} {'s':>5}")
     means = {}
     for variant in variants:
         gaps = []
         for seed in seeds:
-            r = run(variant, seed, args.wait_penalty, args.n_subjects)
+            r = run(variant, seed, args.wait_penalty, args.n_subjects, args.timesteps)
             gaps.append(r["test_gap"])
             print(
                 f"{variant:<14} {seed:>4} {r['val_gap']:>+8.1f} {r['test_gap']:>+9.1f} "
