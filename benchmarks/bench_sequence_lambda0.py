@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -36,6 +35,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 
 from agents.baselines.early import last_frame
 from agents.sequence.curriculum import WaitPenaltyCurriculum
+from agents.sequence.evaluation import commit_times
 from agents.sequence.settings import (
     DEFAULT_TIMESTEPS,
     N_ENVS,
@@ -63,20 +63,18 @@ class EntropyDecay(BaseCallback):
         return True
 
 
-def commits(model: Any, env: FERSequenceEnv, stack: int) -> tuple[np.ndarray, np.ndarray]:
-    """(t_commit, prediction) per sequence; the observation stacks the last ``stack`` frames, the first
-    frame repeated before the start (FrameStackObservation's ``padding_type="reset"``)."""
-    n, t_len = env.num_sequences, env.num_frames
-    t_commit, predictions, active = np.full(n, t_len - 1), np.full(n, -1), np.ones(n, bool)
-    for t in range(t_len):
-        obs = env.observations_at(t)
-        if stack > 1:
-            obs = np.stack([env.observations_at(max(t - j, 0)) for j in range(stack - 1, -1, -1)], axis=1)
-        actions, _ = model.predict(obs, deterministic=True)
-        commit = active & (actions > 0)
-        predictions[commit], t_commit[commit] = actions[commit] - 1, t
-        active &= ~commit
-    return t_commit, predictions
+class StackedObservations:
+    """A FERSequence-v0 split whose ``observations_at(t)`` stacks the last ``stack`` frames' observations
+    (the first frame repeated before the start, as FrameStackObservation's ``padding_type="reset"``), so that
+    :func:`~agents.sequence.evaluation.commit_times` plays a policy trained on the stacked env."""
+
+    def __init__(self, env: FERSequenceEnv, stack: int):
+        self.env, self.stack = env, stack
+        self.unwrapped = self
+        self.num_sequences, self.num_frames = env.num_sequences, env.num_frames
+
+    def observations_at(self, t: int) -> np.ndarray:
+        return np.stack([self.env.observations_at(max(t - j, 0)) for j in range(self.stack - 1, -1, -1)], axis=1)
 
 
 def run(variant: str, seed: int, wait_penalty: float, n_subjects: int, steps: int) -> dict[str, float]:
@@ -86,9 +84,11 @@ def run(variant: str, seed: int, wait_penalty: float, n_subjects: int, steps: in
         return FERSequenceEnv(dataset=dataset, split=split, classifier={"seed": seed}, **kwargs)
 
     stack = 2 if variant == "stack2" else 1
-    make: Callable[[], Any] = lambda: env("val", wait_penalty=wait_penalty)  # noqa: E731
-    if stack > 1:
-        make = lambda: FrameStackObservation(env("val", wait_penalty=wait_penalty), stack)  # noqa: E731
+
+    def make() -> Any:
+        train_env = env("val", wait_penalty=wait_penalty)
+        return FrameStackObservation(train_env, stack) if stack > 1 else train_env
+
     overrides: dict[str, Any] = {}
     if variant == "gae1":
         overrides["gae_lambda"] = 1.0
@@ -107,7 +107,7 @@ def run(variant: str, seed: int, wait_penalty: float, n_subjects: int, steps: in
     row = {"seconds": time.perf_counter() - started}
     for split in ("val", "test"):
         scored = env(split)
-        t_commit, predictions = commits(model, scored, stack)
+        t_commit, predictions = commit_times(model, StackedObservations(scored, stack) if stack > 1 else scored)
         _, reference = last_frame(scored.posteriors)
         row[f"{split}_gap"] = 100 * float((predictions == scored.labels).mean() - (reference == scored.labels).mean())
         row[f"{split}_earliness"] = 100 * float(((t_commit + 1) / scored.num_frames).mean())

@@ -24,6 +24,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode
+from stable_baselines3.common.env_util import is_wrapped
 from stable_baselines3.common.vec_env import VecMonitor
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices, VecEnvObs, VecEnvStepReturn
 
@@ -145,12 +146,10 @@ class GymnasiumVecEnv(VecEnv):
         return [env.get_wrapper_attr(method_name)(*method_args, **kwargs) for env in envs]
 
     def env_is_wrapped(self, wrapper_class: type[gym.Wrapper], indices: VecEnvIndices = None) -> list[bool]:
-        from stable_baselines3.common import env_util
-
         envs = self._sub_envs(indices)
         if envs is None:
             return [False] * len(list(self._get_indices(indices)))
-        return [env_util.is_wrapped(env, wrapper_class) for env in envs]
+        return [is_wrapped(env, wrapper_class) for env in envs]
 
 
 def make_native_vec_env(env_id: str, num_envs: int, **env_kwargs: Any) -> VecMonitor:
