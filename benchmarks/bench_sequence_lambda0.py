@@ -16,7 +16,12 @@ overfitting (val above ``last_frame``, test below) or optimisation (both below).
   mistakes make an early right commit look better than waiting);
 * ``lr_decay``: the learning rate falls linearly to 0 (SB3 schedule);
 * ``stack2``: the observation stacked with the previous frame's (``FrameStackObservation(2)``), so that the
-  policy sees whether the posterior is still moving.
+  policy sees whether the posterior is still moving;
+* ``bonus_anneal``: the agent is paid 0.01 per wait at the start, falling linearly to 0 at 60 % of the budget
+  (the end of the λ curriculum's ramp), so that it first learns what the late frames are worth and then
+  trains on the env's own reward;
+* ``bonus_const``: the agent is paid 0.002 per wait throughout (a tie-break towards seeing more: over the 11
+  waits of a sequence it is worth at most 0.022 of return).
 
 Prints one row per (variant, seed) and the mean test gap per variant, all from this run.
 """
@@ -27,6 +32,7 @@ import argparse
 import time
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 import torch
 from gymnasium.wrappers import FrameStackObservation
@@ -34,7 +40,7 @@ from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from agents.baselines.early import last_frame
-from agents.sequence.curriculum import WaitPenaltyCurriculum
+from agents.sequence.curriculum import RAMP, WaitPenaltyCurriculum
 from agents.sequence.evaluation import commit_times
 from agents.sequence.settings import (
     DEFAULT_TIMESTEPS,
@@ -46,7 +52,9 @@ from agents.sequence.settings import (
 from fer_select_env.data.sequences import make_sequence_dataset
 from fer_select_env.envs.sequence.env import FERSequenceEnv
 
-VARIANTS = ("bundled", "gae1", "entropy_decay", "lr_decay", "stack2")
+VARIANTS = ("bundled", "gae1", "entropy_decay", "lr_decay", "stack2", "bonus_anneal", "bonus_const")
+BONUS = {"bonus_anneal": 0.01, "bonus_const": 0.002}
+"""The agent-side pay per wait of the two bonus variants (at the start of training, for the annealed one)."""
 
 
 class EntropyDecay(BaseCallback):
@@ -58,6 +66,36 @@ class EntropyDecay(BaseCallback):
 
     def _on_rollout_start(self) -> None:
         self.model.ent_coef = self.start * max(0.0, 1.0 - self.num_timesteps / self.total)
+
+    def _on_step(self) -> bool:
+        return True
+
+
+class WaitBonus(gym.Wrapper):
+    """Adds ``bonus`` to the reward of every wait that does not end the episode (an agent-side shaping: the
+    scored envs are not wrapped)."""
+
+    def __init__(self, env: gym.Env, bonus: float):
+        super().__init__(env)
+        self.bonus = bonus
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        if int(action) == 0 and not terminated:
+            reward += self.bonus
+        return obs, reward, terminated, truncated, info
+
+
+class BonusDecay(BaseCallback):
+    """Every env's ``WaitBonus.bonus`` from ``start`` down to 0, linearly until ``until`` of ``total`` steps."""
+
+    def __init__(self, start: float, total: int, until: float):
+        super().__init__()
+        self.start, self.total, self.until = start, total, until
+
+    def _on_rollout_start(self) -> None:
+        progress = self.num_timesteps / (self.until * self.total)
+        self.training_env.set_attr("bonus", self.start * max(0.0, 1.0 - progress))
 
     def _on_step(self) -> bool:
         return True
@@ -87,6 +125,8 @@ def run(variant: str, seed: int, wait_penalty: float, n_subjects: int, steps: in
 
     def make() -> Any:
         train_env = env("val", wait_penalty=wait_penalty)
+        if variant in BONUS:
+            return WaitBonus(train_env, BONUS[variant])
         return FrameStackObservation(train_env, stack) if stack > 1 else train_env
 
     overrides: dict[str, Any] = {}
@@ -96,9 +136,12 @@ def run(variant: str, seed: int, wait_penalty: float, n_subjects: int, steps: in
         lr = sequence_agent_kwargs("ppo")["learning_rate"]
         overrides["learning_rate"] = lambda progress: lr * progress
     started = time.perf_counter()
-    if variant == "entropy_decay":  # train_sequence_agent takes one callback, the curriculum: add ours
+    if variant in ("entropy_decay", "bonus_anneal"):  # train_sequence_agent takes one callback: add ours
         model = build_sequence_agent("ppo", DummyVecEnv([make] * N_ENVS["ppo"]), seed=seed)
-        decay = EntropyDecay(sequence_agent_kwargs("ppo")["ent_coef"], steps)
+        if variant == "entropy_decay":
+            decay: BaseCallback = EntropyDecay(sequence_agent_kwargs("ppo")["ent_coef"], steps)
+        else:
+            decay = BonusDecay(BONUS[variant], steps, until=RAMP[1])
         model.learn(steps, callback=CallbackList([WaitPenaltyCurriculum(wait_penalty, steps), decay]))
     else:
         model = train_sequence_agent(

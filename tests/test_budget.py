@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agents.common.budget import class_budget_mask, estimate_class_noise
+from agents.common.budget import capped_policy_mask, class_budget_mask, estimate_class_noise
 from agents.experiment.registry import get_training
 from agents.experiment.rl_selection import ppo_steps_per_pass, reinforce_steps_per_pass
 from agents.experiment.settings import MAX_PASS_FACTOR, RLSettings
@@ -88,6 +88,21 @@ def test_class_budget_mask_matches_a_hand_worked_case():
     assert class_budget_mask(keep_p, labels, noise, 0.0).all()
 
 
+def test_capped_policy_mask_matches_a_hand_worked_case():
+    # The policy (keep iff p > 1/2) would remove indices 0, 2, 3 of class 0, 5, 6 of class 1 and all of
+    # class 2. The caps, round(noise_k * n_k): class 0 may lose 2 (the lowest two, 3 and 0: index 2 at
+    # p = 0.5 comes back); class 1 may lose round(1.0 * 2) = 2, but never its last image (6, the higher p,
+    # comes back); class 2 may lose nothing (everything comes back). Removals under the cap stay as the
+    # policy made them: class 3 loses 1 of its allowed 2.
+    labels = np.array([0, 0, 0, 0, 0, 1, 1, 2, 2, 2, 3, 3, 3, 3])
+    keep_p = np.array([0.2, 0.9, 0.5, 0.1, 0.7, 0.3, 0.4, 0.0, 0.1, 0.2, 0.3, 0.8, 0.9, 0.6])
+    noise = np.array([0.4, 1.0, 0.0, 0.5])
+    kept = capped_policy_mask(keep_p, labels, noise)
+    assert np.flatnonzero(~kept).tolist() == [0, 3, 5, 10]
+    # a policy that removes nothing is left alone
+    assert capped_policy_mask(np.ones(14), labels, noise).all()
+
+
 def test_class_budget_never_empties_a_class():
     labels = np.repeat([0, 1], 4)
     kept = class_budget_mask(np.zeros(8), labels, np.array([1.0, 1.0]), 1.0)
@@ -135,3 +150,25 @@ def test_choose_budget_tries_every_fraction_and_keeps_the_best_on_validation(tin
     # the classifier it was handed is not changed (it works on a clone)
     for k, v in clf.get_head_state().items():
         assert np.array_equal(v.numpy(), head_before[k].numpy())
+
+
+def test_policy_capped_rule_rescues_a_collapsed_policy(tiny_classifier_and_data):
+    from types import SimpleNamespace
+
+    from agents.common.selection import Selection
+    from agents.experiment.rl_selection import apply_selection_rule
+
+    clf, ds = tiny_classifier_and_data
+    env = SimpleNamespace(classifier=clf, dataset=ds)
+    # a policy that removes every image (keep probability 0.1 everywhere, ranked by index noise)
+    keep_p = 0.1 + 0.01 * np.random.default_rng(0).random(len(ds.y_train))
+    selection = Selection(keep_probability=keep_p, kept=keep_p > 0.5)
+    with pytest.warns(RuntimeWarning, match="collapsed.*estimated noise"):
+        out = apply_selection_rule(env, selection, 0, RLSettings(selection_rule="policy_capped"), "reinforce")
+    noise = np.array(out.info["estimated_noise_by_class"])
+    assert out.info["selection_rule"] == "policy_capped" and out.info["policy_kept_fraction"] == 0.0
+    np.testing.assert_array_equal(out.kept, class_budget_mask(keep_p, ds.y_train, noise, 1.0))
+    assert out.info["cap_restored"] == int(out.kept.sum()) > 0
+    for k in np.unique(ds.y_train):  # no class emptied, none thinned beyond its estimated noise (rounded)
+        members = ds.y_train == k
+        assert out.kept[members].sum() >= max(1, members.sum() - round(noise[k] * members.sum()))

@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
 import pytest
 import torch
@@ -57,19 +58,31 @@ def test_curriculum_by_hand():
         curriculum_penalty(0.5, 0.05, ramp=(0.6, 0.2))
 
 
-def test_training_ends_with_the_target_penalty_and_logs_the_ramp(make_env):
-    vec = DummyVecEnv([lambda: make_env(wait_penalty=0.07)] * 2)
+@pytest.mark.parametrize("wrapped", [False, True])
+def test_training_ends_with_the_target_penalty_and_logs_the_ramp(make_env, wrapped):
+    # wrapped: the curriculum must reach the env under a wrapper (Gymnasium 1.x wrappers do not forward
+    # attribute writes, so a plain set_attr would change the wrapper only)
+    def make():
+        env = make_env(wait_penalty=0.5)  # the curriculum, not the constructor, must set the 0.07 seen last
+        return gym.wrappers.RecordEpisodeStatistics(env) if wrapped else env
+
+    vec = DummyVecEnv([make] * 2)
     seen = []
-    original = vec.set_attr
+    original = vec.env_method
 
-    def spy(name, value, indices=None):
-        seen.append(value)
-        return original(name, value, indices)
+    def spy(name, *args, indices=None, **kwargs):
+        if name == "set_wrapper_attr" and args[0] == "wait_penalty":
+            seen.append([env.unwrapped.wait_penalty for env in vec.envs])
+        result = original(name, *args, indices=indices, **kwargs)
+        if name == "set_wrapper_attr" and args[0] == "wait_penalty":
+            assert [env.unwrapped.wait_penalty for env in vec.envs] == [args[1]] * 2
+        return result
 
-    vec.set_attr = spy
+    vec.env_method = spy
     train_sequence_agent("ppo", vec, wait_penalty=0.07, total_timesteps=2048, seed=0, n_steps=128, batch_size=64)
-    assert seen[0] == 0.0 and seen[-1] == 0.07 and all(a <= b for a, b in itertools.pairwise(seen))
-    assert vec.get_attr("wait_penalty") == [0.07, 0.07]
+    values = [v[0] for v in seen[1:]]  # the penalty in force before each later call
+    assert values[0] == 0.0 and all(a <= b for a, b in itertools.pairwise(values))
+    assert [env.unwrapped.wait_penalty for env in vec.envs] == [0.07, 0.07]
 
 
 class _Scripted:

@@ -10,6 +10,8 @@ noise, as in Confident Learning's prune-by-class (Northcutt et al. 2021, JAIR 70
 * :func:`class_budget_mask`: remove the ``round(fraction · noise_k · n_k)`` lowest-ranked images of every
   class k, never the last image of a class: no class is emptied, none is thinned beyond its estimated
   noise;
+* :func:`capped_policy_mask`: the policy's own decision (keep iff its probability is above 1/2), with each
+  class's removals capped at the class budget of fraction 1 (the ``"policy_capped"`` selection rule);
 * :func:`choose_budget`: try the fractions of :data:`BUDGET_FRACTIONS` (0 is keep-all) and keep the one whose
   cheap head-only fits on the cached convolutional features score best on validation macro-F1.
 
@@ -88,6 +90,19 @@ def class_budget_mask(
             order = members[np.argsort(p[members], kind="stable")]
             kept[order[:n_remove]] = False
     return kept
+
+
+def capped_policy_mask(
+    keep_probability: np.ndarray, labels: np.ndarray, noise_rates: np.ndarray, threshold: float = 0.5
+) -> np.ndarray:
+    """The policy's keep mask (``keep_probability > threshold``) with no class thinned beyond its estimated
+    noise: where a class's removals exceed ``round(noise_k · n_k)``, only that many of its lowest keep
+    probabilities go (the :func:`class_budget_mask` of fraction 1), so a policy that collapsed towards
+    removing everything keeps every class at its estimated clean share, and one that removes less is left as
+    it is.
+    """
+    policy = np.asarray(keep_probability, dtype=np.float64) > threshold
+    return policy | class_budget_mask(keep_probability, labels, noise_rates, 1.0)
 
 
 @dataclass

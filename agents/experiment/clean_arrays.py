@@ -134,8 +134,8 @@ def clean(
     :param pretrain_episodes: REINFORCE passes against the frozen classifier first (default 5)
     :param min_gradient_steps: the RL budget in gradient steps (the passes grow to reach it; ``None``: passes
         as given); see :class:`~agents.experiment.settings.RLSettings`
-    :param selection_rule: ``"class_budget"`` or ``"policy"``: how an RL selector's keep probabilities become
-        the mask (:class:`~agents.experiment.settings.RLSettings`)
+    :param selection_rule: ``"class_budget"``, ``"policy"`` or ``"policy_capped"``: how an RL selector's keep
+        probabilities become the mask (:class:`~agents.experiment.settings.RLSettings`)
     :param classifier_config: the embedded classifier (a ``ClassifierConfig`` or a dict of its fields)
     :param device: ``cpu``, ``cuda`` or ``auto``
     :param cache_dir: the pre-training cache (default: the package's)

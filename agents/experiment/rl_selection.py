@@ -20,7 +20,7 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
 from agents.baselines.filters import out_of_fold_probabilities
-from agents.common.budget import choose_budget
+from agents.common.budget import capped_policy_mask, choose_budget, estimate_class_noise
 from agents.common.callbacks import HISTORY_KEYS, EpisodeHistory, pretrain_row
 from agents.common.inference import keep_probability_function
 from agents.common.selection import Selection
@@ -112,9 +112,11 @@ def apply_selection_rule(
 
     ``"class_budget"``: the probabilities rank each class and :func:`~agents.common.budget.choose_budget`
     picks on validation how much of each class's estimated noise goes (out-of-fold head probabilities of the
-    env's pre-trained classifier estimate it). A collapsed policy (:data:`COLLAPSE_KEPT_FRACTIONS`) is
-    warned about under either rule; under ``"class_budget"`` its selection cannot collapse, since no class
-    loses more than its estimated noise and validation can always choose keep-all.
+    env's pre-trained classifier estimate it). ``"policy_capped"``: the policy's own decision, with no class
+    losing more than that estimated noise (:func:`~agents.common.budget.capped_policy_mask`). ``"policy"``:
+    the policy's decision as it is. A collapsed policy (:data:`COLLAPSE_KEPT_FRACTIONS`) is warned about
+    under every rule; under the two capped ones its selection cannot collapse towards removing everything,
+    since no class loses more than its estimated noise.
     """
     if selection.train_labels is not None:
         return selection  # a relabelling selection: its actions are the selection
@@ -122,11 +124,11 @@ def apply_selection_rule(
     selection.info["policy_kept_fraction"] = policy_kept
     low, high = COLLAPSE_KEPT_FRACTIONS
     if not low <= policy_kept <= high:
-        rescue = (
-            "the class budget chosen on validation decides the selection instead"
-            if settings.selection_rule == "class_budget"
-            else "its selection is used as it is (selection_rule='policy')"
-        )
+        rescue = {
+            "class_budget": "the class budget chosen on validation decides the selection instead",
+            "policy_capped": "no class loses more than its estimated noise (selection_rule='policy_capped')",
+            "policy": "its selection is used as it is (selection_rule='policy')",
+        }[settings.selection_rule]
         warnings.warn(
             f"{agent}: the trained policy keeps {100 * policy_kept:.1f} % of the images (it collapsed); {rescue}",
             RuntimeWarning,
@@ -137,6 +139,16 @@ def apply_selection_rule(
     assert env.classifier is not None
     dataset = env.dataset
     oof = out_of_fold_probabilities(dataset, seed=seed, classifier=env.classifier)
+    if settings.selection_rule == "policy_capped":
+        noise = estimate_class_noise(dataset.y_train, oof, dataset.num_classes)
+        kept = capped_policy_mask(selection.keep_probability, dataset.y_train, noise)
+        selection.info.update(
+            selection_rule="policy_capped",
+            estimated_noise_by_class=[round(float(r), 4) for r in noise],
+            cap_restored=int((kept & ~selection.kept).sum()),
+        )
+        selection.kept = kept
+        return selection
     choice = choose_budget(dataset, env.classifier, selection.keep_probability, oof, seed=seed)
     selection.kept = choice.kept
     selection.info.update(selection_rule="class_budget", **choice.to_info())

@@ -12,7 +12,7 @@ from typing import Any
 from fer_select_env.models import ClassifierConfig
 from fer_select_env.models.classifier import LR_SCHEDULES, MONITORS
 
-SELECTION_RULES: tuple[str, ...] = ("class_budget", "policy")
+SELECTION_RULES: tuple[str, ...] = ("class_budget", "policy", "policy_capped")
 """How an RL selector's keep probabilities become its selection (:attr:`RLSettings.selection_rule`)."""
 
 MAX_PASS_FACTOR = 5
@@ -41,7 +41,9 @@ class RLSettings:
     :param selection_rule: how the trained selector's keep probabilities become the selection:
         ``"class_budget"`` (default) ranks the images of each class by them and removes the share of the class's
         estimated noise chosen on validation (:func:`agents.common.budget.choose_budget`); ``"policy"`` keeps
-        an image iff its keep probability is above 1/2 (the policy's own decision, the paper's)
+        an image iff its keep probability is above 1/2 (the policy's own decision, the paper's);
+        ``"policy_capped"``: the policy's decision, except that no class loses more than its estimated noise
+        (the lowest keep probabilities of a class go first: :func:`agents.common.budget.capped_policy_mask`)
     :param learning_rate: Adam learning rate of the selector
     :param reward_scaling: REINFORCE's ``reward_scaling`` (see :func:`agents.reinforce.reinforce.scale_sample_rewards`)
     :param ppo_learning_rate: PPO's learning rate

@@ -10,6 +10,7 @@ posterior first; λ then rises linearly to its target, and the last part of trai
 from __future__ import annotations
 
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.vec_env import VecEnv
 
 RAMP = (0.2, 0.6)
 """The fractions of the budget between which λ rises from 0 to its target (0 before, the target after)."""
@@ -21,6 +22,16 @@ def curriculum_penalty(progress: float, target: float, ramp: tuple[float, float]
     if not 0.0 <= start < end <= 1.0:
         raise ValueError(f"ramp: must satisfy 0 <= start < end <= 1, got {ramp}")
     return target * min(max((progress - start) / (end - start), 0.0), 1.0)
+
+
+def set_wait_penalty(vec_env: VecEnv, value: float) -> None:
+    """Set λ on every env of ``vec_env`` where it lives, under any wrappers.
+
+    Why not ``vec_env.set_attr``: it sets the attribute on the outermost wrapper, and since Gymnasium 1.0 a
+    wrapper no longer forwards attributes, so the env under a ``gym.make`` (or any other) wrapper would keep
+    its λ. Gymnasium's ``set_wrapper_attr`` sets it on the layer that defines it.
+    """
+    vec_env.env_method("set_wrapper_attr", "wait_penalty", float(value))
 
 
 class WaitPenaltyCurriculum(BaseCallback):
@@ -37,7 +48,7 @@ class WaitPenaltyCurriculum(BaseCallback):
 
     def _set(self) -> None:
         value = curriculum_penalty(self.num_timesteps / max(self.total, 1), self.target, self.ramp)
-        self.training_env.set_attr("wait_penalty", value)
+        set_wait_penalty(self.training_env, value)
         self.logger.record("train/wait_penalty", value)
 
     def _on_training_start(self) -> None:
@@ -50,7 +61,7 @@ class WaitPenaltyCurriculum(BaseCallback):
         return True
 
     def _on_training_end(self) -> None:
-        self.training_env.set_attr("wait_penalty", self.target)
+        set_wait_penalty(self.training_env, self.target)
 
 
-__all__ = ["RAMP", "WaitPenaltyCurriculum", "curriculum_penalty"]
+__all__ = ["RAMP", "WaitPenaltyCurriculum", "curriculum_penalty", "set_wait_penalty"]

@@ -177,11 +177,11 @@ def train_sequence_agent(
     wait-penalty curriculum (:class:`~agents.sequence.curriculum.WaitPenaltyCurriculum`) that ends at
     ``wait_penalty``. ``"earliest"`` learns on the env at λ = 0 with ``wait_penalty`` as its policy-side
     ``halt_penalty`` (:class:`~agents.sequence.earliest.EarliestREINFORCE`)."""
-    from agents.sequence.curriculum import WaitPenaltyCurriculum
+    from agents.sequence.curriculum import WaitPenaltyCurriculum, set_wait_penalty
 
     steps = DEFAULT_TIMESTEPS[_check(algo)] if total_timesteps is None else int(total_timesteps)
     if algo == "earliest":  # EARLIEST's form: the env pays nothing for a wait, the policy carries λ
-        env.set_attr("wait_penalty", 0.0)
+        set_wait_penalty(env, 0.0)
         model = build_sequence_agent(algo, env, seed=seed, halt_penalty=wait_penalty, **overrides)
         return model.learn(total_timesteps=steps)
     model = build_sequence_agent(algo, env, seed=seed, **overrides)

@@ -115,7 +115,8 @@ def add_budget_arguments(parser: argparse.ArgumentParser) -> None:
         default=defaults.selection_rule,
         help="how the trained policy's keep probabilities become the selection: class_budget ranks each class "
         "by them and removes the share of its estimated noise chosen on validation; policy keeps an image iff "
-        f"its keep probability is above 1/2 (default {defaults.selection_rule})",
+        "its keep probability is above 1/2; policy_capped is policy with no class losing more than its "
+        f"estimated noise (default {defaults.selection_rule})",
     )
 
     parser.add_argument(
