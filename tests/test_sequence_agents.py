@@ -71,17 +71,15 @@ def test_training_ends_with_the_target_penalty_and_logs_the_ramp(make_env, wrapp
     original = vec.env_method
 
     def spy(name, *args, indices=None, **kwargs):
-        if name == "set_wrapper_attr" and args[0] == "wait_penalty":
-            seen.append([env.unwrapped.wait_penalty for env in vec.envs])
         result = original(name, *args, indices=indices, **kwargs)
         if name == "set_wrapper_attr" and args[0] == "wait_penalty":
-            assert [env.unwrapped.wait_penalty for env in vec.envs] == [args[1]] * 2
+            seen.append(args[1])
+            assert [env.unwrapped.wait_penalty for env in vec.envs] == [args[1]] * 2  # it reached the env
         return result
 
     vec.env_method = spy
     train_sequence_agent("ppo", vec, wait_penalty=0.07, total_timesteps=2048, seed=0, n_steps=128, batch_size=64)
-    values = [v[0] for v in seen[1:]]  # the penalty in force before each later call
-    assert values[0] == 0.0 and all(a <= b for a, b in itertools.pairwise(values))
+    assert seen[0] == 0.0 and seen[-1] == 0.07 and all(a <= b for a, b in itertools.pairwise(seen))
     assert [env.unwrapped.wait_penalty for env in vec.envs] == [0.07, 0.07]
 
 

@@ -105,6 +105,11 @@ def capped_policy_mask(
     return policy | class_budget_mask(keep_probability, labels, noise_rates, 1.0)
 
 
+def noise_record(noise_rates: np.ndarray) -> list[float]:
+    """The estimated noise per class as a Selection's ``info`` records it (``estimated_noise_by_class``)."""
+    return [round(float(r), 4) for r in noise_rates]
+
+
 @dataclass
 class BudgetChoice:
     """The outcome of :func:`choose_budget`.
@@ -124,7 +129,7 @@ class BudgetChoice:
         """The JSON-able record a Selection's ``info`` keeps."""
         return {
             "budget_fraction": self.fraction,
-            "estimated_noise_by_class": [round(float(r), 4) for r in self.noise_rates],
+            "estimated_noise_by_class": noise_record(self.noise_rates),
             "budget_val_macro_f1": {str(f): round(s, 4) for f, s in self.scores.items()},
         }
 

@@ -20,7 +20,7 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
 from agents.baselines.filters import out_of_fold_probabilities
-from agents.common.budget import capped_policy_mask, choose_budget, estimate_class_noise
+from agents.common.budget import capped_policy_mask, choose_budget, estimate_class_noise, noise_record
 from agents.common.callbacks import HISTORY_KEYS, EpisodeHistory, pretrain_row
 from agents.common.inference import keep_probability_function
 from agents.common.selection import Selection
@@ -144,7 +144,7 @@ def apply_selection_rule(
         kept = capped_policy_mask(selection.keep_probability, dataset.y_train, noise)
         selection.info.update(
             selection_rule="policy_capped",
-            estimated_noise_by_class=[round(float(r), 4) for r in noise],
+            estimated_noise_by_class=noise_record(noise),
             cap_restored=int((kept & ~selection.kept).sum()),
         )
         selection.kept = kept
