@@ -5,7 +5,7 @@
 Runs the main job unchanged, its phases wrapped in timers (a few calls each, so the timers cost nothing
 measurable): the dataset (rendered on an empty cache), the classifier's pre-training (or cache read) and
 its cached features, the selector's §3.3 pre-training and REINFORCE's passes (with, inside them, the
-end-of-pass retrainings and the policy updates), the selection pass, the class budget, the three final
+end-of-pass retrainings and the policy updates), the selection pass, the selection rule, the three final
 trainings and the pictures. An empty ``FER_SELECT_CACHE_DIR`` gives a fresh machine's first run. Outputs go
 to a temporary folder unless the arguments name others. Prints the job's own output, then the phases.
 """
@@ -58,7 +58,7 @@ def main() -> None:
     timed(select_env.FERSelectEnv, "_finish_episode", "  of which: end-of-pass retrainings (all passes)")
     timed(REINFORCE, "train_on_episodes", "  of which: policy updates")
     timed(train_reinforce, "selection_pass", "selection pass")
-    timed(train_reinforce, "apply_selection_rule", "class budget (out-of-fold heads, choice on val)")
+    timed(train_reinforce, "apply_selection_rule", "selection rule (out-of-fold heads; class_budget: choice on val)")
     timed(train_reinforce, "final_training", "final trainings (keep_all, policy, reinforce)")
     timed(train_reinforce, "write_run_plots", "pictures")
     timed(train_reinforce, "plot_confusion_matrices", "pictures")

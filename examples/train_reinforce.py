@@ -15,8 +15,8 @@ Steps (Li & Xu 2020, Algorithm 1 and §3.3):
    the N passes of a round are all drawn with the policy as it was when the round began, which changes the
    run (docs/performance.md, "The main job");
 4. one deterministic pass gives the keep probability of every image: the policy's own selection keeps it
-   when above 1/2, the class budget (the benchmark's default) ranks each class by it and removes the share
-   of the class's estimated noise chosen on validation;
+   when above 1/2; the benchmark's ``reinforce`` row applies ``--rl-selection`` to it (by default
+   ``policy_capped``: the same decision, with no class losing more than its estimated noise);
 5. a fresh classifier is trained on all images and on both selections (same protocol, early stopping on
    val), each evaluated once on test.
 """
@@ -37,7 +37,7 @@ from agents.common.vec_env import make_native_vec_env
 from agents.experiment.benchmark import BenchmarkSettings, final_training, write_run_plots
 from agents.experiment.cli.args import UsageError, check_input_file, check_output_dir, check_output_file
 from agents.experiment.rl_selection import apply_selection_rule, reinforce_steps_per_pass, selection_pass
-from agents.experiment.settings import RLSettings
+from agents.experiment.settings import SELECTION_RULES, RLSettings
 from fer_select_env.data.resolve import resolve_dataset
 from fer_select_env.envs.select.metrics import removal_scores
 from fer_select_env.envs.select.plots import plot_confusion_matrices
@@ -60,6 +60,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         default=640,
         help="the final trainings take at least this many gradient steps (the benchmark's default); 0: off",
+    )
+    parser.add_argument(
+        "--rl-selection",
+        choices=SELECTION_RULES,
+        default=RLSettings.selection_rule,
+        help=f"the rule behind the reinforce row, as the benchmark's (default {RLSettings.selection_rule})",
     )
     parser.add_argument("--learning-rate", type=float, default=3e-4)
     parser.add_argument("--seed", type=int, default=0)
@@ -95,6 +101,16 @@ def lockstep_passes(pretrain: int, episodes: int, limit: int = 8) -> int:
     return max(d for d in range(1, min(limit, common) + 1) if common % d == 0)
 
 
+def describe_rule(info: dict) -> str:
+    """One line on how the ``reinforce`` row's selection came from the keep probabilities."""
+    rule = info.get("selection_rule", "policy")
+    if rule == "class_budget":
+        return f"class budget {info['budget_fraction']} of the estimated noise, chosen on validation"
+    if rule == "policy_capped":
+        return f"the policy's decision, no class losing more than its estimated noise ({info['cap_restored']} restored)"
+    return "the policy's decision (selection_rule='policy')"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     env_kwargs = {
@@ -107,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         episodes=args.episodes,
         pretrain_episodes=args.pretrain_episodes,
         min_gradient_steps=args.min_gradient_steps or None,
+        selection_rule=args.rl_selection,
     )
     # The passes (and so how many to step at once) follow from the data's size: read it once, then share it.
     dataset = resolve_dataset(args.data, None, None)
@@ -121,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     vec_env = make_native_vec_env("FERSelect-v0", num_envs, **{**env_kwargs, "dataset": dataset})
-    env = vec_env.get_attr("unwrapped", indices=0)[0]  # sub-env 0: the selection pass and the class budget use it
+    env = vec_env.get_attr("unwrapped", indices=0)[0]  # sub-env 0: the selection pass and the rule use it
     model = REINFORCE(
         "MlpPolicy",
         vec_env,
@@ -164,10 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, f1, kept_fraction, rem_f1 in rows:
         rem = "n/a" if rem_f1 is None else f"{rem_f1:.3f}"
         print(f"{name:<10} {f1:>13.3f} {kept_fraction:>6.3f} {rem:>10}")
-    print(
-        f"(policy: keep iff p > 1/2; reinforce: class budget {selection.info['budget_fraction']} of the estimated "
-        "noise, chosen on validation)"
-    )
+    print(f"(policy: keep iff p > 1/2; reinforce: {describe_rule(selection.info)})")
     print(f"\nselector saved to {args.save}; pictures in {args.plots}/")
     print(f"TensorBoard logs in {args.tensorboard_log}/ (tensorboard --logdir {args.tensorboard_log})")
     return 0

@@ -177,3 +177,26 @@ def test_eq2_baseline_flag_reaches_ppos_env(tmp_path):
             make_selection_env(data, "label_aware", 0, settings, **PPO_ENV_KWARGS),
         ):
             assert (env.baseline, env.reward_mode) == (baseline, "per_step")
+
+
+def test_rl_reward_flag_reaches_reinforces_env(tmp_path):
+    """``--rl-reward eq3_dvrl`` joins ``--eq2-baseline`` in ``RLSettings.extra_env_kwargs`` and replaces the
+    env reward of the benchmark's REINFORCE; a reward no env offers is refused by the parser."""
+    from agents.experiment.cli import build_parser
+    from agents.experiment.cli.args import budget_settings
+    from agents.experiment.registry import get_agent
+    from agents.experiment.settings import RLSettings
+    from fer_select_env.models import ClassifierConfig
+    from fer_select_env.testing import TINY_CLASSIFIER, make_blob_dataset
+
+    parser = build_parser()
+    args = parser.parse_args(["benchmark", "--rl-reward", "eq3_dvrl", "--eq2-baseline", "uniform"])
+    assert budget_settings(args)["extra_env_kwargs"] == {"baseline": "uniform", "reward": "eq3_dvrl"}
+    assert "extra_env_kwargs" not in budget_settings(parser.parse_args(["benchmark"]))
+    with pytest.raises(SystemExit):
+        parser.parse_args(["benchmark", "--rl-reward", "per_step"])  # PPO's, not a terminal reward
+    data = make_blob_dataset(n_train=12, n_val=9, n_test=9)
+    config = ClassifierConfig(**TINY_CLASSIFIER)
+    settings = RLSettings(classifier_config=config, cache_dir=tmp_path, **budget_settings(args))
+    env = get_agent("reinforce").training.make_env(data, 0, settings)
+    assert (env.reward_mode, env.baseline) == ("eq3_dvrl", "uniform")

@@ -152,23 +152,42 @@ def test_choose_budget_tries_every_fraction_and_keeps_the_best_on_validation(tin
         assert np.array_equal(v.numpy(), head_before[k].numpy())
 
 
-def test_policy_capped_rule_rescues_a_collapsed_policy(tiny_classifier_and_data):
+def collapsed_policy_under(rule, clf, ds, match):
+    """A policy that removes every image (keep probability about 0.1, ranked by noise), through ``rule``:
+    the collapse warning must fire. Returns the keep probabilities and the rule's selection."""
     from types import SimpleNamespace
 
     from agents.common.selection import Selection
     from agents.experiment.rl_selection import apply_selection_rule
 
-    clf, ds = tiny_classifier_and_data
     env = SimpleNamespace(classifier=clf, dataset=ds)
-    # a policy that removes every image (keep probability 0.1 everywhere, ranked by index noise)
     keep_p = 0.1 + 0.01 * np.random.default_rng(0).random(len(ds.y_train))
     selection = Selection(keep_probability=keep_p, kept=keep_p > 0.5)
-    with pytest.warns(RuntimeWarning, match="collapsed.*estimated noise"):
-        out = apply_selection_rule(env, selection, 0, RLSettings(selection_rule="policy_capped"), "reinforce")
+    with pytest.warns(RuntimeWarning, match=match):
+        out = apply_selection_rule(env, selection, 0, RLSettings(selection_rule=rule), "reinforce")
+    assert out.info["selection_rule"] == rule and out.info["policy_kept_fraction"] == 0.0
+    return keep_p, out
+
+
+def test_policy_capped_rule_rescues_a_collapsed_policy(tiny_classifier_and_data):
+    clf, ds = tiny_classifier_and_data
+    keep_p, out = collapsed_policy_under("policy_capped", clf, ds, "collapsed.*estimated noise")
     noise = np.array(out.info["estimated_noise_by_class"])
-    assert out.info["selection_rule"] == "policy_capped" and out.info["policy_kept_fraction"] == 0.0
     np.testing.assert_array_equal(out.kept, class_budget_mask(keep_p, ds.y_train, noise, 1.0))
     assert out.info["cap_restored"] == int(out.kept.sum()) > 0
     for k in np.unique(ds.y_train):  # no class emptied, none thinned beyond its estimated noise (rounded)
         members = ds.y_train == k
         assert out.kept[members].sum() >= max(1, members.sum() - round(noise[k] * members.sum()))
+
+
+def test_class_budget_rule_still_rescues_a_collapsed_policy(tiny_classifier_and_data):
+    """``class_budget`` (the earlier default) stays selectable: its validated mask replaces the policy's."""
+    clf, ds = tiny_classifier_and_data
+    keep_p, out = collapsed_policy_under("class_budget", clf, ds, "class budget chosen on validation decides")
+    noise = np.array(out.info["estimated_noise_by_class"])
+    np.testing.assert_array_equal(out.kept, class_budget_mask(keep_p, ds.y_train, noise, out.info["budget_fraction"]))
+    assert out.kept.sum() > 0  # never the policy's empty selection
+
+
+def test_the_default_rule_is_policy_capped():
+    assert RLSettings().selection_rule == "policy_capped"

@@ -72,12 +72,14 @@ def test_clean_gives_the_mask_of_fer_select_clean_and_of_the_engine(agent, blobs
         assert result.sample_rewards is None
     else:
         np.testing.assert_array_equal(result.keep_probability, engine.keep_probability)
-        # the class budget removes, within each class, the images of lowest keep probability
+        # the default rule (policy_capped) removes, within each class, only images of lowest keep probability:
+        # those the policy removes (p <= 1/2) among the class's lowest-ranked estimated-noise share
         for k in np.unique(blobs.y_train):
             p, keep = result.keep_probability[blobs.y_train == k], result.keep[blobs.y_train == k]
             if (~keep).any():
                 assert p[~keep].max() <= p[keep].min()
-        assert engine.info["selection_rule"] == "class_budget"
+        assert engine.info["selection_rule"] == "policy_capped"
+        assert not (result.keep_probability[~result.keep] > 0.5).any()  # never removes what the policy keeps
         assert result.sample_rewards is not None
 
 

@@ -275,6 +275,20 @@ def test_f1_and_dvrl_rewards():
     np.testing.assert_allclose(info["sample_rewards"], rewards[-1])
 
 
+def test_eq3_dvrl_adds_the_dvrl_reward_to_every_eq2_reward():
+    """reward="eq3_dvrl" against a hand computation from the two rewards it combines, on the same pass."""
+    ds = make_blob_dataset(noise_rate=0.3)
+    keep = lambda i: int(i % 3 != 0)  # noqa: E731
+    _, _, eq3 = run_episode(make_env(ds, reward="eq3"), keep, seed=0)
+    _, dvrl_rewards, _ = run_episode(make_env(ds, reward="dvrl"), keep, seed=0)
+    _, rewards, info = run_episode(make_env(ds, reward="eq3_dvrl"), keep, seed=0)
+    d = dvrl_rewards[-1]
+    assert info["dvrl_reward"] == pytest.approx(d)
+    np.testing.assert_allclose(info["sample_rewards"], eq3["sample_rewards"] + d, atol=1e-6)
+    assert rewards[-1] == pytest.approx(float((eq3["sample_rewards"] + d)[info["kept"]].sum()), abs=1e-4)
+    assert all(r == 0.0 for r in rewards[:-1])
+
+
 def test_classifier_persists_across_episodes_and_reset_option_restores_it():
     env = make_env()
     obs0, info0 = env.reset(seed=5)

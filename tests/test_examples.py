@@ -36,11 +36,22 @@ def test_train_reinforce_main_job(tiny_npz, tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "for 2 passes of 40 images (2 at once)" in out  # the native vector env, two passes per round
     assert "keep_all" in out and "reinforce" in out and "removal F1" in out and "TensorBoard logs in tb/" in out
-    assert "policy" in out and "class budget" in out  # the policy's own selection next to the class budget's
+    # the policy's own selection next to the default rule's (policy_capped)
+    assert "policy: keep iff p > 1/2" in out and "no class losing more than its estimated noise" in out
     assert (tmp_path / "reinforce_selector.zip").is_file()
     assert list((tmp_path / "tb").rglob("events.out.tfevents.*"))
     pngs = {p.name for p in (tmp_path / "plots").glob("*.png")}
     assert {"reinforce_gallery.png", "reinforce_selection_progress.png", "confusion_before_after.png"} <= pngs
+
+
+def test_train_reinforce_names_the_rule_behind_its_reinforce_row():
+    describe = train_reinforce.describe_rule
+    assert "class budget 0.5 of the estimated noise" in describe(
+        {"selection_rule": "class_budget", "budget_fraction": 0.5}
+    )
+    assert "(12 restored)" in describe({"selection_rule": "policy_capped", "cap_restored": 12})
+    assert "selection_rule='policy'" in describe({})
+    assert train_reinforce.parse_args(["--rl-selection", "class_budget"]).rl_selection == "class_budget"
 
 
 def test_train_reinforce_steps_together_only_passes_that_keep_their_number():

@@ -134,7 +134,7 @@ def clean(
     :param pretrain_episodes: REINFORCE passes against the frozen classifier first (default 5)
     :param min_gradient_steps: the RL budget in gradient steps (the passes grow to reach it; ``None``: passes
         as given); see :class:`~agents.experiment.settings.RLSettings`
-    :param selection_rule: ``"class_budget"``, ``"policy"`` or ``"policy_capped"``: how an RL selector's keep
+    :param selection_rule: ``"policy_capped"`` (default), ``"policy"`` or ``"class_budget"``: how an RL selector's keep
         probabilities become the mask (:class:`~agents.experiment.settings.RLSettings`)
     :param classifier_config: the embedded classifier (a ``ClassifierConfig`` or a dict of its fields)
     :param device: ``cpu``, ``cuda`` or ``auto``

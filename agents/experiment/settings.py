@@ -39,11 +39,13 @@ class RLSettings:
         :data:`MAX_PASS_FACTOR` times, so a few dozen images are not passed over hundreds of times (a pass
         costs a retraining whatever its size). ``None``: passes as given
     :param selection_rule: how the trained selector's keep probabilities become the selection:
-        ``"class_budget"`` (default) ranks the images of each class by them and removes the share of the class's
-        estimated noise chosen on validation (:func:`agents.common.budget.choose_budget`); ``"policy"`` keeps
-        an image iff its keep probability is above 1/2 (the policy's own decision, the paper's);
-        ``"policy_capped"``: the policy's decision, except that no class loses more than its estimated noise
-        (the lowest keep probabilities of a class go first: :func:`agents.common.budget.capped_policy_mask`)
+        ``"policy_capped"`` (default) is the policy's own decision, except that no class loses more than its
+        estimated noise (the lowest keep probabilities of a class go first:
+        :func:`agents.common.budget.capped_policy_mask`); ``"policy"`` keeps an image iff its keep probability
+        is above 1/2 (the policy's own decision, the paper's); ``"class_budget"`` ranks the images of each
+        class by them and removes the share of the class's estimated noise chosen on validation
+        (:func:`agents.common.budget.choose_budget`; the default until ``docs/results.md``'s "Three selection
+        rules" measured it behind both others)
     :param learning_rate: Adam learning rate of the selector
     :param reward_scaling: REINFORCE's ``reward_scaling`` (see :func:`agents.reinforce.reinforce.scale_sample_rewards`)
     :param ppo_learning_rate: PPO's learning rate
@@ -61,7 +63,7 @@ class RLSettings:
     episodes: int = 15
     pretrain_episodes: int = 5
     min_gradient_steps: int | None = 400
-    selection_rule: str = "class_budget"
+    selection_rule: str = "policy_capped"
     learning_rate: float = 3e-4
     reward_scaling: str = "balanced"
     ppo_learning_rate: float = 3e-4

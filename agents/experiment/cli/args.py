@@ -16,7 +16,7 @@ from fer_select_env.data.dataset import FERDataset
 from fer_select_env.data.npz import npz_members
 from fer_select_env.data.resolve import DEFAULT_SCENARIO, load_or_make_synthetic
 from fer_select_env.data.scenarios import SCENARIOS
-from fer_select_env.envs.select.rewards import EQ2_BASELINES
+from fer_select_env.envs.select.rewards import EQ2_BASELINES, REWARDS
 from fer_select_env.models import ClassifierConfig
 
 PROG = "fer-select"
@@ -113,10 +113,10 @@ def add_budget_arguments(parser: argparse.ArgumentParser) -> None:
         "--rl-selection",
         choices=SELECTION_RULES,
         default=defaults.selection_rule,
-        help="how the trained policy's keep probabilities become the selection: class_budget ranks each class "
-        "by them and removes the share of its estimated noise chosen on validation; policy keeps an image iff "
-        "its keep probability is above 1/2; policy_capped is policy with no class losing more than its "
-        f"estimated noise (default {defaults.selection_rule})",
+        help="how the trained policy's keep probabilities become the selection: policy_capped keeps an image "
+        "iff its keep probability is above 1/2, with no class losing more than its estimated noise; policy "
+        "is that decision uncapped; class_budget ranks each class by them and removes the share of its "
+        f"estimated noise chosen on validation (default {defaults.selection_rule})",
     )
 
     parser.add_argument(
@@ -125,6 +125,14 @@ def add_budget_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="the b of Eq. 2 in every RL selector's env, over each agent's own choice (default: the agent's; "
         "PPO's bundled per-step reward uses mean)",
+    )
+    parser.add_argument(
+        "--rl-reward",
+        choices=[r for r in REWARDS if r != "per_step"],
+        default=None,
+        help="the reward of every RL selector's env, over each agent's own choice: eq3 (Eq. 2-3), eq3_dvrl "
+        "(Eq. 2 plus DVRL's validation reward for every image), dvrl, f1 (default: the agent's; PPO's "
+        "bundled settings need its per_step reward)",
     )
 
 
@@ -136,8 +144,13 @@ def budget_settings(args: argparse.Namespace) -> dict[str, Any]:
         "min_gradient_steps": args.min_gradient_steps or None,
         "selection_rule": args.rl_selection,
     }
+    env_kwargs = {}
     if getattr(args, "eq2_baseline", None) is not None:
-        out["extra_env_kwargs"] = {"baseline": args.eq2_baseline}
+        env_kwargs["baseline"] = args.eq2_baseline
+    if getattr(args, "rl_reward", None) is not None:
+        env_kwargs["reward"] = args.rl_reward
+    if env_kwargs:
+        out["extra_env_kwargs"] = env_kwargs
     return out
 
 

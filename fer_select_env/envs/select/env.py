@@ -35,6 +35,7 @@ from fer_select_env.envs.select.rewards import (
     SCORINGS,
     cross_fitted_probabilities,
     dvrl_reward,
+    eq2_dvrl_sample_rewards,
     eq2_sample_rewards,
     eq3_episode_reward,
     f1_reward,
@@ -195,6 +196,7 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
     | `"eq3"` (default) | 0 | `Σ_{i∈B} R_i` (Eq. 3) with `R_i = P(y_i|x_i) − b` (Eq. 2), scored after retraining on B | `R_i` for every image of the episode |
     | `"f1"` | 0 | `F1_val(after) − F1_val(before)`, the change of validation macro-F1 (Table 4's RLPS+F1) | the episode reward, for every image |
     | `"dvrl"` | 0 | `acc_val(retrained on B) − acc_val(retrained on every image of the episode)` (DVRL) | the episode reward, for every image |
+    | `"eq3_dvrl"` | 0 | `Σ_{i∈B} (R_i + D)`, `D` the `"dvrl"` reward (issue 13, item 6) | `R_i + D` for every image |
     | `"per_step"` | `a_i · R_i` with `R_i` from the classifier as it stood when the episode began | its own `a_i · R_i` | `R_i` after this episode's retraining |
 
     **The baseline b of Eq. 2** (`baseline=`). The paper's `(1/n) Σ_j p(e|x_j)` is ambiguous:
@@ -278,7 +280,7 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
     |---|---|---|
     | `dataset` | `None` | a `FERDataset`, a path to an `.npz` file ([format](data.md)), a synthetic scenario name (`label_symmetric`, `label_confusion`, `face`, `mixed`) or `None` (the default synthetic benchmark) |
     | `observation` | `"paper"` | `"paper"` or `"label_aware"` |
-    | `reward` | `"eq3"` | `"eq3"`, `"f1"`, `"dvrl"` or `"per_step"` |
+    | `reward` | `"eq3"` | `"eq3"`, `"f1"`, `"dvrl"`, `"eq3_dvrl"` or `"per_step"` |
     | `baseline` | `"class_prior"` | Eq. 2's b: `"class_prior"`, `"uniform"`, `"mean"` or `"none"` |
     | `scoring` | `"in_sample"` | `"in_sample"` or `"cross_fit"` |
     | `n_folds` | 2 | folds of cross-fitted scoring |
@@ -813,9 +815,13 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
 
         if self.reward_mode == "f1":
             episode_reward = f1_reward(self._val_metrics["val_macro_f1"], previous_f1)
-        elif self.reward_mode == "dvrl":
+        elif self.reward_mode in ("dvrl", "eq3_dvrl"):
             ref = self._reference_val_accuracy(order, int(seeds[2]), start_state)
             episode_reward = dvrl_reward(self._val_metrics["val_accuracy"], ref)
+            if self.reward_mode == "eq3_dvrl":
+                dvrl_term = episode_reward
+                sample_rewards = eq2_dvrl_sample_rewards(sample_rewards, dvrl_term)
+                episode_reward = eq3_episode_reward(sample_rewards, kept)
         else:
             episode_reward = eq3_episode_reward(sample_rewards, kept)
         if self.reward_mode in ("f1", "dvrl"):
@@ -833,6 +839,8 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
             "retrained": bool(retrained),
             "_episode_reward": float(episode_reward),
         }
+        if self.reward_mode == "eq3_dvrl":
+            info["dvrl_reward"] = float(dvrl_term)
         if ds.noise_train is not None:
             info.update(removal_scores(kept, ds.noise_train[order] != 0))
         self.episode_count += 1

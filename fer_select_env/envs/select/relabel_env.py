@@ -57,7 +57,7 @@ class FERSelectRelabelEnv(FERSelectEnv):
 
     ### Rewards
 
-    `reward="eq3"` (default) or `"per_step"`; FERSelect-v0's `"f1"` and `"dvrl"` are refused. Write `ŷ_i` for
+    `reward="eq3"` (default) or `"per_step"`; FERSelect-v0's `"f1"`, `"dvrl"` and `"eq3_dvrl"` are refused. Write `ŷ_i` for
     the label image i was kept with (its prediction after action `2`, its given label after `1`). Eq. 2 is
     `R_i = P(ŷ_i | x_i) − b(ŷ_i)` under the env's `baseline`, scored after the retraining on the kept images
     with their new labels; Eq. 3 sums it over the images kept with either action. For `"class_prior"`,
@@ -102,7 +102,7 @@ class FERSelectRelabelEnv(FERSelectEnv):
         if not isinstance(reward, str) or reward not in RELABEL_REWARDS:
             raise ValueError(
                 f"reward must be one of {RELABEL_REWARDS} for FERSelectRelabel-v0 (a relabelling changes Eq. 2's "
-                f"per-image reward; 'f1' and 'dvrl' are FERSelect-v0's), got {reward!r}"
+                f"per-image reward; 'f1', 'dvrl' and 'eq3_dvrl' are FERSelect-v0's), got {reward!r}"
             )
         super().__init__(dataset, observation=observation, reward=reward, **kwargs)
         self.action_space = spaces.Discrete(3)

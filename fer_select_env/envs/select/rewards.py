@@ -33,7 +33,7 @@ from collections.abc import Callable
 import numpy as np
 
 EQ2_BASELINES: tuple[str, ...] = ("class_prior", "uniform", "mean", "none")
-REWARDS: tuple[str, ...] = ("eq3", "f1", "dvrl", "per_step")
+REWARDS: tuple[str, ...] = ("eq3", "f1", "dvrl", "eq3_dvrl", "per_step")
 SCORINGS: tuple[str, ...] = ("cross_fit", "in_sample")
 
 
@@ -101,6 +101,17 @@ def f1_reward(val_macro_f1: float, previous_val_macro_f1: float) -> float:
 def dvrl_reward(val_accuracy: float, reference_val_accuracy: float) -> float:
     """DVRL's reward: validation accuracy after retraining on the kept images minus that after training on all."""
     return float(val_accuracy - reference_val_accuracy)
+
+
+def eq2_dvrl_sample_rewards(sample_rewards: np.ndarray, dvrl: float) -> np.ndarray:
+    """Eq. 2's per-image rewards with DVRL's episode reward added to each (issue 13, item 6).
+
+    Under REINFORCE's ``(a_i − p_i)·R_i`` the shared term adds ``(a_i − p_i)·D`` to every image: an episode
+    whose selection raised validation accuracy over training on everything (``D > 0``) reinforces all of its
+    decisions, while each image keeps its own Eq. 2 signal. Both terms are differences of probabilities or
+    accuracies, so they are added unweighted.
+    """
+    return (np.asarray(sample_rewards, dtype=np.float64) + float(dvrl)).astype(np.float32)
 
 
 def per_step_reward(action: int, sample_reward: float) -> float:
