@@ -16,7 +16,9 @@ Steps (Li & Xu 2020, Algorithm 1 and §3.3):
    run (docs/performance.md, "The main job");
 4. one deterministic pass gives the keep probability of every image: the policy's own selection keeps it
    when above 1/2; the benchmark's ``reinforce`` row applies ``--rl-selection`` to it (by default
-   ``policy_capped``: the same decision, with no class losing more than its estimated noise);
+   ``policy_capped``: the same decision, with no class losing more than its estimated noise). If the final
+   policy collapsed (it keeps under 5 % or over 99.5 %), the policy of the learning pass with the best
+   validation macro-F1 makes the selection instead, as in the benchmark;
 5. a fresh classifier is trained on all images and on both selections (same protocol, early stopping on
    val), each evaluated once on test.
 """
@@ -29,14 +31,21 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from stable_baselines3.common.callbacks import CallbackList
 
 import fer_select_env  # noqa: F401  (registers FERSelect-v0)
 from agents import REINFORCE
 from agents.common import EpisodeHistory, keep_probability_function
+from agents.common.callbacks import BestPassPolicy
 from agents.common.vec_env import make_native_vec_env
 from agents.experiment.benchmark import BenchmarkSettings, final_training, write_run_plots
 from agents.experiment.cli.args import UsageError, check_input_file, check_output_dir, check_output_file
-from agents.experiment.rl_selection import apply_selection_rule, reinforce_steps_per_pass, selection_pass
+from agents.experiment.rl_selection import (
+    apply_selection_rule,
+    fall_back_to_best_pass,
+    reinforce_steps_per_pass,
+    selection_pass,
+)
 from agents.experiment.settings import SELECTION_RULES, RLSettings
 from fer_select_env.data.resolve import resolve_dataset
 from fer_select_env.envs.select.metrics import removal_scores
@@ -149,12 +158,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"pre-training the selector for {pretrain} passes against the fixed classifier ({num_envs} at once) ...")
     model.pretrain(pretrain, progress_bar=args.progress)
     print(f"training REINFORCE for {episodes} passes of {n_images} images ({num_envs} at once) ...")
-    history = EpisodeHistory()
-    model.learn(episodes * n_images, callback=history, progress_bar=args.progress)
+    history, best = EpisodeHistory(), BestPassPolicy()  # best: the pass a collapsed policy falls back to
+    model.learn(episodes * n_images, callback=CallbackList([history, best]), progress_bar=args.progress)
     model.save(args.save)
 
     selection = selection_pass(env, keep_probability_function(model), args.seed)
     policy_kept = selection.kept.copy()
+    selection = fall_back_to_best_pass(env, model, best, selection, args.seed, "reinforce")
     selection = apply_selection_rule(env, selection, args.seed, budget, "reinforce")
     settings = BenchmarkSettings(final_min_steps=args.final_min_steps or None)
     print("training the final classifier on all images and on the kept images (early stopping on val) ...")

@@ -44,3 +44,32 @@ def pretrain_row(stats: dict[str, float]) -> dict[str, float]:
     row = {k.removeprefix("env/"): float(v) for k, v in stats.items() if k.startswith("env/")}
     row["pretrain"] = 1.0
     return row
+
+
+class BestPassPolicy(BaseCallback):
+    """Keeps a copy of the policy's weights as they were during the pass with the best validation score.
+
+    A pass's score is its terminal ``info[monitor]``: the env's classifier retrained on that pass's kept
+    images, scored on the validation split (never test). The copy is taken when the pass ends, before the
+    update it feeds, so it is the policy that drew that pass. The benchmark's REINFORCE falls back to it when
+    its final policy collapsed (:func:`agents.experiment.rl_selection.fall_back_to_best_pass`).
+    """
+
+    def __init__(self, monitor: str = "val_macro_f1") -> None:
+        super().__init__()
+        self.monitor = monitor
+        self.best_score = float("-inf")
+        self.best_pass: int | None = None
+        self.best_state: dict | None = None
+        self.passes = 0
+
+    def _on_step(self) -> bool:
+        for done, info in zip(self.locals["dones"], self.locals["infos"], strict=True):
+            if not done:
+                continue
+            self.passes += 1
+            score = info.get(self.monitor)
+            if score is not None and float(score) > self.best_score:
+                self.best_score, self.best_pass = float(score), self.passes - 1
+                self.best_state = {k: v.detach().clone() for k, v in self.model.policy.state_dict().items()}
+        return True

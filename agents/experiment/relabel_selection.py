@@ -122,7 +122,7 @@ def reinforce_relabel_selector(dataset: FERDataset, *, seed: int = 0, settings: 
     settings = settings or RLSettings()
     env = make_relabel_env(dataset, OBSERVATION, seed, settings)
     settings = settings.scaled(reinforce_steps_per_pass(env.episode_size))
-    model, history = train_reinforce(env, seed, settings, "reinforce_relabel", policy=CATEGORICAL_POLICY)
+    model, history, _ = train_reinforce(env, seed, settings, "reinforce_relabel", policy=CATEGORICAL_POLICY)
     selection = relabel_pass_of_model(env, model, None, seed)
     selection.history = [*[pretrain_row(s) for s in model.pretrain_history], *history]
     selection.info.update(

@@ -21,7 +21,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
 from agents.baselines.filters import out_of_fold_probabilities
 from agents.common.budget import capped_policy_mask, choose_budget, estimate_class_noise, noise_record
-from agents.common.callbacks import HISTORY_KEYS, EpisodeHistory, pretrain_row
+from agents.common.callbacks import HISTORY_KEYS, BestPassPolicy, EpisodeHistory, pretrain_row
 from agents.common.inference import keep_probability_function
 from agents.common.selection import Selection
 from agents.experiment.settings import RLSettings
@@ -122,8 +122,7 @@ def apply_selection_rule(
         return selection  # a relabelling selection: its actions are the selection
     policy_kept = float(selection.kept.mean())
     selection.info["policy_kept_fraction"] = policy_kept
-    low, high = COLLAPSE_KEPT_FRACTIONS
-    if not low <= policy_kept <= high:
+    if collapsed(policy_kept):
         rescue = {
             "class_budget": "the class budget chosen on validation decides the selection instead",
             "policy_capped": "no class loses more than its estimated noise (selection_rule='policy_capped')",
@@ -208,15 +207,65 @@ def build_ppo(vec_env: Any, seed: int, settings: RLSettings, n_images: int) -> P
 
 def train_reinforce(
     env: FERSelectEnv, seed: int, settings: RLSettings, tb_log_name: str, policy: str = "MlpPolicy"
-) -> tuple[REINFORCE, list]:
+) -> tuple[REINFORCE, list, BestPassPolicy]:
     """The benchmark's REINFORCE on ``env``: §3.3 pre-training, then Algorithm 1, for the passes of
-    ``settings`` (already scaled); returns the model and the learning passes' history."""
+    ``settings`` (already scaled); returns the model, the learning passes' history and the policy of the
+    learning pass with the best validation macro-F1."""
     model = build_reinforce(Monitor(env), seed, settings, policy=policy)
     model.pretrain(settings.pretrain_episodes, progress_bar=settings.progress_bar)
-    history = EpisodeHistory()
+    history, best = EpisodeHistory(), BestPassPolicy()
     n = env.episode_size
-    model.learn(settings.episodes * n, callback=history, tb_log_name=tb_log_name, progress_bar=settings.progress_bar)
-    return model, history.history
+    model.learn(
+        settings.episodes * n,
+        callback=CallbackList([history, best]),
+        tb_log_name=tb_log_name,
+        progress_bar=settings.progress_bar,
+    )
+    return model, history.history, best
+
+
+def collapsed(kept_fraction: float) -> bool:
+    """Whether a selection keeping this share of the images has collapsed (:data:`COLLAPSE_KEPT_FRACTIONS`)."""
+    low, high = COLLAPSE_KEPT_FRACTIONS
+    return not low <= kept_fraction <= high
+
+
+def fall_back_to_best_pass(
+    env: FERSelectEnv, model: REINFORCE, best: BestPassPolicy, selection: Selection, seed: int, agent: str
+) -> Selection:
+    """Issue 13's divergence guard: when the final policy's own selection collapsed, take the policy of the
+    learning pass with the best validation macro-F1 (:class:`~agents.common.callbacks.BestPassPolicy`)
+    instead, if its selection does not collapse, and warn either way. ``selection.info`` records
+    ``fallback_pass`` (``None``: no fallback) and the final policy's kept share."""
+    final_kept = float(selection.kept.mean())
+    selection.info["fallback_pass"] = None
+    if not collapsed(final_kept) or best.best_state is None:
+        return selection
+    final_state = {k: v.detach().clone() for k, v in model.policy.state_dict().items()}
+    model.policy.load_state_dict(best.best_state)
+    fallback = selection_pass(env, keep_probability_function(model), seed)
+    fallback_kept = float(fallback.kept.mean())
+    if collapsed(fallback_kept):
+        model.policy.load_state_dict(final_state)
+        warnings.warn(
+            f"{agent}: the final policy keeps {100 * final_kept:.1f} % of the images and the best pass by "
+            f"validation ({best.best_pass}) {100 * fallback_kept:.1f} %: both collapsed, the final one is kept",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return selection
+    warnings.warn(
+        f"{agent}: the final policy keeps {100 * final_kept:.1f} % of the images (it collapsed); falling back to "
+        f"learning pass {best.best_pass}, the best by validation macro-F1 ({best.best_score:.3f}), which keeps "
+        f"{100 * fallback_kept:.1f} %",
+        RuntimeWarning,
+        stacklevel=3,
+    )
+    fallback.info.update(selection.info)
+    fallback.info.update(
+        fallback_pass=best.best_pass, fallback_val_macro_f1=best.best_score, final_policy_kept_fraction=final_kept
+    )
+    return fallback
 
 
 def reinforce_selector(observation: str) -> Callable[..., Selection]:
@@ -226,8 +275,9 @@ def reinforce_selector(observation: str) -> Callable[..., Selection]:
         settings = settings or RLSettings()
         env = make_selection_env(dataset, observation, seed, settings)
         settings = settings.scaled(reinforce_steps_per_pass(env.episode_size))
-        model, history = train_reinforce(env, seed, settings, f"reinforce_{observation}")
+        model, history, best = train_reinforce(env, seed, settings, f"reinforce_{observation}")
         selection = selection_pass(env, keep_probability_function(model), seed)
+        selection = fall_back_to_best_pass(env, model, best, selection, seed, f"reinforce ({observation})")
         selection.history = [*[pretrain_row(s) for s in model.pretrain_history], *history]
         selection.info.update(
             pretrain_episodes=settings.pretrain_episodes, episodes=settings.episodes, observation=observation
