@@ -105,6 +105,12 @@ COLLAPSE_KEPT_FRACTIONS: tuple[float, float] = (0.05, 0.995)
 """A policy that keeps less than the first or more than the second share of the images has collapsed."""
 
 
+def collapsed(kept_fraction: float) -> bool:
+    """Whether a selection keeping this share of the images has collapsed (:data:`COLLAPSE_KEPT_FRACTIONS`)."""
+    low, high = COLLAPSE_KEPT_FRACTIONS
+    return not low <= kept_fraction <= high
+
+
 def apply_selection_rule(
     env: FERSelectEnv, selection: Selection, seed: int, settings: RLSettings, agent: str
 ) -> Selection:
@@ -222,12 +228,6 @@ def train_reinforce(
         progress_bar=settings.progress_bar,
     )
     return model, history.history, best
-
-
-def collapsed(kept_fraction: float) -> bool:
-    """Whether a selection keeping this share of the images has collapsed (:data:`COLLAPSE_KEPT_FRACTIONS`)."""
-    low, high = COLLAPSE_KEPT_FRACTIONS
-    return not low <= kept_fraction <= high
 
 
 def fall_back_to_best_pass(

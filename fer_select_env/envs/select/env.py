@@ -813,6 +813,7 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
         self._probs_train[order] = probs
         self._val_metrics = self._validation_metrics()
 
+        dvrl_term: float | None = None  # eq3_dvrl's shared term, recorded in the info
         if self.reward_mode == "f1":
             episode_reward = f1_reward(self._val_metrics["val_macro_f1"], previous_f1)
         elif self.reward_mode in ("dvrl", "eq3_dvrl"):
@@ -839,7 +840,7 @@ class FERSelectEnv(gym.Env[np.ndarray, np.int64]):
             "retrained": bool(retrained),
             "_episode_reward": float(episode_reward),
         }
-        if self.reward_mode == "eq3_dvrl":
+        if dvrl_term is not None:
             info["dvrl_reward"] = float(dvrl_term)
         if ds.noise_train is not None:
             info.update(removal_scores(kept, ds.noise_train[order] != 0))
