@@ -21,7 +21,9 @@ overfitting (val above ``last_frame``, test below) or optimisation (both below).
   (the end of the λ curriculum's ramp), so that it first learns what the late frames are worth and then
   trains on the env's own reward;
 * ``bonus_const``: the agent is paid 0.002 per wait throughout (a tie-break towards seeing more: over the 11
-  waits of a sequence it is worth at most 0.022 of return).
+  waits of a sequence it is worth at most 0.022 of return);
+* ``halt``: PPO decides only when to commit (``Discrete(2)``, :class:`~agents.sequence.halting.HaltOrWait`),
+  and the commit goes to the classifier's argmax, as in EARLIEST.
 
 Prints one row per (variant, seed) and the mean test gap per variant, all from this run.
 """
@@ -42,6 +44,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 from agents.baselines.early import last_frame
 from agents.sequence.curriculum import RAMP, WaitPenaltyCurriculum
 from agents.sequence.evaluation import commit_times
+from agents.sequence.halting import ArgmaxCommit, HaltOrWait
 from agents.sequence.settings import (
     DEFAULT_TIMESTEPS,
     N_ENVS,
@@ -52,7 +55,7 @@ from agents.sequence.settings import (
 from fer_select_env.data.sequences import make_sequence_dataset
 from fer_select_env.envs.sequence.env import FERSequenceEnv
 
-VARIANTS = ("bundled", "gae1", "entropy_decay", "lr_decay", "stack2", "bonus_anneal", "bonus_const")
+VARIANTS = ("bundled", "gae1", "entropy_decay", "lr_decay", "stack2", "bonus_anneal", "bonus_const", "halt")
 BONUS = {"bonus_anneal": 0.01, "bonus_const": 0.002}
 """The agent-side pay per wait of the two bonus variants (at the start of training, for the annealed one)."""
 
@@ -127,6 +130,8 @@ def run(variant: str, seed: int, wait_penalty: float, n_subjects: int, steps: in
         train_env = env("val", wait_penalty=wait_penalty)
         if variant in BONUS:
             return WaitBonus(train_env, BONUS[variant])
+        if variant == "halt":
+            return HaltOrWait(train_env)
         return FrameStackObservation(train_env, stack) if stack > 1 else train_env
 
     overrides: dict[str, Any] = {}
@@ -148,6 +153,8 @@ def run(variant: str, seed: int, wait_penalty: float, n_subjects: int, steps: in
             "ppo", DummyVecEnv([make] * N_ENVS["ppo"]), wait_penalty, steps, seed=seed, **overrides
         )
     row = {"seconds": time.perf_counter() - started}
+    if variant == "halt":
+        model = ArgmaxCommit(model, dataset.num_classes)
     for split in ("val", "test"):
         scored = env(split)
         t_commit, predictions = commit_times(model, StackedObservations(scored, stack) if stack > 1 else scored)
