@@ -10,7 +10,10 @@ so that nothing here is chosen on the reported test identities. Each variant tra
 identities, as the benchmark does, and is scored on both splits; the val column says whether a gap is
 overfitting (val above ``last_frame``, test below) or optimisation (both below). Variants:
 
-* ``bundled``: ``agents.sequence.settings`` as they are;
+* ``bundled``: ``agents.sequence.settings`` as they are (since the posterior jitter became the default, with
+  it: ``training_env``);
+* ``no_jitter``: the bundled settings without the posterior jitter (what ``bundled`` was before it); every
+  variant below changes these in one way:
 * ``gae1``: GAE λ = 1 (Monte-Carlo advantages; no value-bootstrap bias against waiting);
 * ``entropy_decay``: the entropy bonus falls linearly to 0 over training (a stochastic policy's own future
   mistakes make an early right commit look better than waiting);
@@ -23,7 +26,10 @@ overfitting (val above ``last_frame``, test below) or optimisation (both below).
 * ``bonus_const``: the agent is paid 0.002 per wait throughout (a tie-break towards seeing more: over the 11
   waits of a sequence it is worth at most 0.022 of return);
 * ``halt``: PPO decides only when to commit (``Discrete(2)``, :class:`~agents.sequence.halting.HaltOrWait`),
-  and the commit goes to the classifier's argmax, as in EARLIEST.
+  and the commit goes to the classifier's argmax, as in EARLIEST;
+* ``jitter05``, ``jitter10``, ``jitter20``: during training the posterior the agent sees is perturbed, with
+  Gaussian noise of standard deviation 0.5, 1.0 or 2.0 on its log-probabilities
+  (:class:`~agents.sequence.augment.PosteriorJitter`; the scored envs are not perturbed).
 
 Prints one row per (variant, seed) and the mean test gap per variant, all from this run.
 """
@@ -42,6 +48,7 @@ from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from agents.baselines.early import last_frame
+from agents.sequence.augment import PosteriorJitter
 from agents.sequence.curriculum import RAMP, WaitPenaltyCurriculum
 from agents.sequence.evaluation import commit_times
 from agents.sequence.halting import ArgmaxCommit, HaltOrWait
@@ -51,12 +58,28 @@ from agents.sequence.settings import (
     build_sequence_agent,
     sequence_agent_kwargs,
     train_sequence_agent,
+    training_env,
 )
 from fer_select_env.data.sequences import make_sequence_dataset
 from fer_select_env.envs.sequence.env import FERSequenceEnv
 
-VARIANTS = ("bundled", "gae1", "entropy_decay", "lr_decay", "stack2", "bonus_anneal", "bonus_const", "halt")
+VARIANTS = (
+    "bundled",
+    "no_jitter",
+    "gae1",
+    "entropy_decay",
+    "lr_decay",
+    "stack2",
+    "bonus_anneal",
+    "bonus_const",
+    "halt",
+    "jitter05",
+    "jitter10",
+    "jitter20",
+)
 BONUS = {"bonus_anneal": 0.01, "bonus_const": 0.002}
+JITTER = {"jitter05": 0.5, "jitter10": 1.0, "jitter20": 2.0}
+"""The standard deviation of the training-time noise on the log-posterior, per jitter variant."""
 """The agent-side pay per wait of the two bonus variants (at the start of training, for the annealed one)."""
 
 
@@ -128,10 +151,14 @@ def run(variant: str, seed: int, wait_penalty: float, n_subjects: int, steps: in
 
     def make() -> Any:
         train_env = env("val", wait_penalty=wait_penalty)
+        if variant == "bundled":
+            return training_env("ppo", train_env)
         if variant in BONUS:
             return WaitBonus(train_env, BONUS[variant])
         if variant == "halt":
             return HaltOrWait(train_env)
+        if variant in JITTER:
+            return PosteriorJitter(train_env, JITTER[variant])
         return FrameStackObservation(train_env, stack) if stack > 1 else train_env
 
     overrides: dict[str, Any] = {}

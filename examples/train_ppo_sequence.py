@@ -20,7 +20,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 
 from agents.baselines.early import last_frame, threshold_sweep
 from agents.sequence import commit_times, train_sequence_agent
-from agents.sequence.settings import DEFAULT_TIMESTEPS, N_ENVS
+from agents.sequence.settings import DEFAULT_TIMESTEPS, N_ENVS, training_env
 from fer_select_env.data.sequences import make_sequence_dataset
 from fer_select_env.envs.sequence.env import FERSequenceEnv
 from fer_select_env.envs.sequence.metrics import early_metrics, front_accuracy_at, on_or_above_front
@@ -47,10 +47,10 @@ def main(argv: list[str] | None = None) -> dict:
     def make_env(split: str) -> FERSequenceEnv:
         return FERSequenceEnv(dataset=dataset, split=split, classifier=classifier, wait_penalty=args.wait_penalty)
 
-    # 2. PPO learns on the val identities' sequences.
+    # 2. PPO learns on the val identities' sequences, with noise on the posterior it is shown.
     # PPO starts with P(wait) = 0.9 and learns under a λ curriculum (0, then rising to λ); the docstrings of
-    # agents.sequence.settings and agents.sequence.curriculum say why and what happens without them.
-    train_env = DummyVecEnv([lambda: make_env("val")] * N_ENVS["ppo"])
+    # agents.sequence.settings, agents.sequence.curriculum and agents.sequence.augment say why.
+    train_env = DummyVecEnv([lambda: training_env("ppo", make_env("val"))] * N_ENVS["ppo"])
     model = train_sequence_agent("ppo", train_env, args.wait_penalty, args.timesteps, seed=args.seed)
 
     # 3. Everything is scored on the test identities.

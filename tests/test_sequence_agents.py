@@ -155,6 +155,7 @@ def test_settings_reject_bad_values():
         (["--timesteps", "ppo=ten"], "AGENT=STEPS"),
         (["--reuse", "missing.json"], "no such file"),
         (["--threads", "0"], "--threads"),
+        (["--posterior-jitter", "-1"], "--posterior-jitter"),
     ],
 )
 def test_cli_errors_are_one_line(tmp_path, capsys, argv, message):

@@ -34,8 +34,10 @@ from agents.sequence.settings import (
     INITIAL_WAIT_PROBABILITY,
     N_ENVS,
     OBSERVATION,
+    POSTERIOR_JITTER,
     SEQUENCE_ALGORITHMS,
     train_sequence_agent,
+    training_env,
 )
 from fer_select_env.core.cache import atomic_write_bytes
 from fer_select_env.data.sequences import SEQUENCE_CLASSES, make_sequence_dataset
@@ -72,6 +74,9 @@ class SequenceBenchmarkSettings:
     """PPO and RecurrentPPO learn under the λ curriculum (:mod:`agents.sequence.curriculum`); False: at λ."""
     initial_wait_probability: float | None = INITIAL_WAIT_PROBABILITY
     """P(wait) of the initial PPO / RecurrentPPO policy; ``None``: SB3's initialisation."""
+    posterior_jitter: float | None = POSTERIOR_JITTER
+    """σ of the noise on log p_t in PPO's training envs (:func:`~agents.sequence.settings.training_env`);
+    ``None``: no noise. Always recorded: results from before it existed are not reused for it."""
 
     def __post_init__(self) -> None:
         unknown = [a for a in self.agents if a not in SEQUENCE_ALGORITHMS]
@@ -81,6 +86,10 @@ class SequenceBenchmarkSettings:
             raise ValueError("seeds: need at least one seed")
         if not self.wait_penalties or any(not np.isfinite(w) or w < 0 for w in self.wait_penalties):
             raise ValueError(f"wait_penalties: need one or more finite values >= 0, got {self.wait_penalties}")
+        jitter = self.posterior_jitter
+        number = isinstance(jitter, (int, float)) and not isinstance(jitter, bool)
+        if jitter is not None and not (number and np.isfinite(jitter) and jitter > 0):
+            raise ValueError(f"posterior_jitter: must be a positive number or None, got {jitter!r}")
 
     def budget(self, agent: str) -> int:
         return int(self.timesteps.get(agent, DEFAULT_TIMESTEPS[agent]))
@@ -95,8 +104,9 @@ def _scored(t_commit: np.ndarray, predictions: np.ndarray, env: FERSequenceEnv, 
 
 
 def _train_agent(agent: str, dataset: Any, settings: SequenceBenchmarkSettings, seed: int, wait_penalty: float) -> Any:
-    def make() -> FERSequenceEnv:
-        return _env(dataset, "val", settings, seed, observation=OBSERVATION[agent], wait_penalty=wait_penalty)
+    def make() -> Any:
+        env = _env(dataset, "val", settings, seed, observation=OBSERVATION[agent], wait_penalty=wait_penalty)
+        return training_env(agent, env, settings.posterior_jitter)
 
     vec = DummyVecEnv([make] * N_ENVS[agent])
     return train_sequence_agent(

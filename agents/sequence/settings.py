@@ -4,7 +4,7 @@ Why these values: an episode is one sequence of at most T = 12 steps whose rewar
 −λ per wait, so nothing needs discounting (``gamma = 1``) and returns are bounded by 1 + λ·T. The
 observation is small (K + 3 numbers in [0, 1]), so small two-layer networks suffice. SB3's defaults
 (``gamma = 0.99``, PPO's 2048-step rollouts on one env) learn too, but slower; the figures behind these
-choices are in ``docs/results_sequence.md``.
+choices are in ``docs/sequence.md``.
 
 DQN sees one terminal transition per episode and up to T−1 waits (the imbalance Martinez et al. 2020
 describe); a replay buffer of 50,000 transitions holds thousands of episodes, so commits are never
@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 import torch as th
 from stable_baselines3 import DQN, PPO
@@ -31,7 +32,7 @@ SEQUENCE_ALGORITHMS: dict[str, str] = {
 """Algorithm name → what it runs."""
 
 DEFAULT_TIMESTEPS: dict[str, int] = {
-    "ppo": 300_000,
+    "ppo": 900_000,
     "dqn": 100_000,
     "recurrent_ppo": 20_000,
     "reinforce": 300_000,
@@ -118,6 +119,29 @@ the action head's "wait" logit is set so that P(wait) = 0.9 at initialisation; t
 SB3's."""
 
 
+POSTERIOR_JITTER = 1.0
+"""σ of the noise on log p_t that PPO's training envs show it (:class:`~agents.sequence.augment.PosteriorJitter`).
+
+Why: PPO learns on the validation identities' episodes, and at λ = 0 its early commits cost nothing on those
+faces and 0.5-2 points of accuracy on new ones; perturbing the posterior it learns from makes it commit
+early only where the commit survives the noise. Chosen on development seeds 10-15, which the reported
+benchmark (seeds 0-4) does not use; the figures are in ``docs/sequence.md``. The scored envs are never
+perturbed, and the other agents were not measured with it."""
+
+JITTERED: tuple[str, ...] = ("ppo",)
+"""The algorithms whose training envs get :data:`POSTERIOR_JITTER` by default."""
+
+
+def training_env(algo: str, env: gym.Env, posterior_jitter: float | None = POSTERIOR_JITTER) -> gym.Env:
+    """``env`` as ``algo`` learns on it: wrapped in :class:`~agents.sequence.augment.PosteriorJitter` for the
+    algorithms of :data:`JITTERED` (``posterior_jitter`` None or 0: unwrapped)."""
+    if _check(algo) in JITTERED and posterior_jitter:
+        from agents.sequence.augment import PosteriorJitter
+
+        return PosteriorJitter(env, posterior_jitter)
+    return env
+
+
 def wait_bias(num_actions: int, probability: float = INITIAL_WAIT_PROBABILITY) -> float:
     """The wait logit, over K = ``num_actions − 1`` commit logits at 0, that gives P(wait) = ``probability``."""
     if not 0.0 < probability < 1.0:
@@ -192,11 +216,14 @@ def train_sequence_agent(
 __all__ = [
     "DEFAULT_TIMESTEPS",
     "INITIAL_WAIT_PROBABILITY",
+    "JITTERED",
     "N_ENVS",
     "OBSERVATION",
+    "POSTERIOR_JITTER",
     "SEQUENCE_ALGORITHMS",
     "build_sequence_agent",
     "sequence_agent_kwargs",
     "train_sequence_agent",
+    "training_env",
     "wait_bias",
 ]

@@ -12,7 +12,12 @@ from agents.experiment.cli.args import (
     classifier_fields,
     int_list,
 )
-from agents.sequence.settings import DEFAULT_TIMESTEPS, INITIAL_WAIT_PROBABILITY, SEQUENCE_ALGORITHMS
+from agents.sequence.settings import (
+    DEFAULT_TIMESTEPS,
+    INITIAL_WAIT_PROBABILITY,
+    POSTERIOR_JITTER,
+    SEQUENCE_ALGORITHMS,
+)
 
 
 def _float_list(text: str) -> list[float]:
@@ -56,7 +61,7 @@ def add_sequence_command(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--timesteps", type=_timesteps, default={}, metavar="A=N,...", help="training budgets, e.g. ppo=50000"
     )
-    p.add_argument("--n-subjects", type=int, default=None, metavar="N", help="synthetic identities (default 60)")
+    p.add_argument("--n-subjects", type=int, default=None, metavar="N", help="synthetic identities (default 300)")
     p.add_argument(
         "--classifier",
         default="{}",
@@ -75,6 +80,13 @@ def add_sequence_command(sub: argparse._SubParsersAction) -> None:
         default=INITIAL_WAIT_PROBABILITY,
         metavar="P",
         help=f"P(wait) of the initial PPO policy (default {INITIAL_WAIT_PROBABILITY}; 0 = SB3's initialisation)",
+    )
+    p.add_argument(
+        "--posterior-jitter",
+        type=float,
+        default=POSTERIOR_JITTER,
+        metavar="SIGMA",
+        help=f"σ of the noise on log p_t in PPO's training envs (default {POSTERIOR_JITTER}; 0 = none)",
     )
     p.add_argument(
         "--reuse",
@@ -104,6 +116,8 @@ def cmd_sequence_benchmark(args: argparse.Namespace) -> int:
         raise UsageError(f"--agents: unknown {unknown or 'none given'}; choices are {sorted(SEQUENCE_ALGORITHMS)}")
     if args.threads < 1:
         raise UsageError(f"--threads: must be >= 1, got {args.threads}")
+    if not args.posterior_jitter >= 0:  # also refuses nan
+        raise UsageError(f"--posterior-jitter: must be >= 0, got {args.posterior_jitter}")
     dataset_kwargs = {} if args.n_subjects is None else {"n_subjects": args.n_subjects}
     settings = SequenceBenchmarkSettings(
         agents=agents,
@@ -115,6 +129,7 @@ def cmd_sequence_benchmark(args: argparse.Namespace) -> int:
         threads=args.threads,
         curriculum=not args.no_curriculum,
         initial_wait_probability=args.initial_wait_probability or None,
+        posterior_jitter=args.posterior_jitter or None,
     )
     reuse = [check_input_file("--reuse", path) for path in args.reuse]
     results = run_sequence_benchmark(settings, out, reuse=reuse)
