@@ -78,9 +78,9 @@ VARIANTS = (
     "jitter20",
 )
 BONUS = {"bonus_anneal": 0.01, "bonus_const": 0.002}
+"""The agent-side pay per wait of the two bonus variants (at the start of training, for the annealed one)."""
 JITTER = {"jitter05": 0.5, "jitter10": 1.0, "jitter20": 2.0}
 """The standard deviation of the training-time noise on the log-posterior, per jitter variant."""
-"""The agent-side pay per wait of the two bonus variants (at the start of training, for the annealed one)."""
 
 
 class EntropyDecay(BaseCallback):

@@ -40,6 +40,7 @@ from agents.sequence.settings import (
     training_env,
 )
 from fer_select_env.core.cache import atomic_write_bytes
+from fer_select_env.core.checks import check_positive_number
 from fer_select_env.data.sequences import SEQUENCE_CLASSES, make_sequence_dataset
 from fer_select_env.envs.sequence.env import FERSequenceEnv
 from fer_select_env.envs.sequence.metrics import (
@@ -86,10 +87,8 @@ class SequenceBenchmarkSettings:
             raise ValueError("seeds: need at least one seed")
         if not self.wait_penalties or any(not np.isfinite(w) or w < 0 for w in self.wait_penalties):
             raise ValueError(f"wait_penalties: need one or more finite values >= 0, got {self.wait_penalties}")
-        jitter = self.posterior_jitter
-        number = isinstance(jitter, (int, float)) and not isinstance(jitter, bool)
-        if jitter is not None and not (number and np.isfinite(jitter) and jitter > 0):
-            raise ValueError(f"posterior_jitter: must be a positive number or None, got {jitter!r}")
+        if self.posterior_jitter is not None:
+            check_positive_number("posterior_jitter", self.posterior_jitter)
 
     def budget(self, agent: str) -> int:
         return int(self.timesteps.get(agent, DEFAULT_TIMESTEPS[agent]))

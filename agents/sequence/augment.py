@@ -13,17 +13,19 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 
+from fer_select_env.core.checks import check_positive_number
+from fer_select_env.envs.sequence.env import posterior_table
+
 
 def jitter_posterior(observation: np.ndarray, sigma: float, num_classes: int, rng: np.random.Generator) -> np.ndarray:
     """The ``"posterior"`` observation ``[p (K), max p, H(p)/log K, (t+1)/T]`` with N(0, σ²) noise added to
-    log p, renormalised; max p and the normalised entropy are recomputed, t/T is kept."""
-    k = num_classes
-    logits = np.log(np.clip(observation[:k], 1e-6, 1.0)) + rng.normal(0.0, sigma, k)
+    log p, renormalised; max p and the normalised entropy are recomputed (by the env's own
+    :func:`~fer_select_env.envs.sequence.env.posterior_table`), t/T is kept."""
+    logits = np.log(np.clip(observation[:num_classes], 1e-6, 1.0)) + rng.normal(0.0, sigma, num_classes)
     p = np.exp(logits - logits.max())
-    p /= p.sum()
-    entropy = -(p * np.log(np.clip(p, 1e-12, 1.0))).sum() / np.log(k)
-    out = np.concatenate([p, [p.max(), entropy], observation[-1:]])
-    return np.clip(out, 0.0, 1.0).astype(np.float32)  # float rounding must not leave the Box
+    out = posterior_table((p / p.sum())[None, None])[0, 0]
+    out[-1] = observation[-1]
+    return out
 
 
 class PosteriorJitter(gym.ObservationWrapper):
@@ -40,9 +42,7 @@ class PosteriorJitter(gym.ObservationWrapper):
         super().__init__(env)
         if getattr(env.unwrapped, "observation", None) != "posterior":
             raise ValueError("PosteriorJitter: the env's observation must be 'posterior'")
-        if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not np.isfinite(sigma) or sigma <= 0:
-            raise ValueError(f"sigma: must be a positive number, got {sigma!r}")
-        self.sigma, self.num_classes = float(sigma), int(env.unwrapped.num_classes)
+        self.sigma, self.num_classes = check_positive_number("sigma", sigma), int(env.unwrapped.num_classes)
 
     def observation(self, observation: np.ndarray) -> np.ndarray:
         return jitter_posterior(np.asarray(observation), self.sigma, self.num_classes, self.np_random)

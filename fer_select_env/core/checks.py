@@ -30,6 +30,13 @@ def check_positive_int(name: str, value: object) -> int:
     return int(value)
 
 
+def check_positive_number(name: str, value: object) -> float:
+    """``value`` as a float when it is a finite real number > 0 (booleans refused)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 < float(value) < np.inf:
+        raise ValueError(f"{name}: must be a positive number, got {value!r}")
+    return float(value)
+
+
 def check_int_at_least(name: str, value: object, minimum: int) -> int:
     """``value`` as an int when it is an integer >= ``minimum`` (booleans, floats and strings refused)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < minimum:
